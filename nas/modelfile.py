@@ -1,0 +1,101 @@
+"""Load a model from a user's Python file.
+
+Lookup without --name: a `build_model()` function, else a module-level `model` instance,
+else the single nn.Module subclass defined in the file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import uuid
+from pathlib import Path
+from types import ModuleType
+
+from torch import nn
+
+from nas.errors import NasError
+
+
+def import_file(path: str | Path) -> ModuleType:
+    """Import a Python file as a fresh module; its folder is importable while it loads."""
+    path = Path(path)
+    if not path.exists():
+        raise NasError(f"{path}: no such file; pass the path of a Python file that defines a model")
+    if path.is_dir():
+        raise NasError(f"{path} is a directory; pass the path of a Python file that defines a model")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise NasError(f"{path} is not a readable Python source file ({exc.__class__.__name__}); "
+                       "pass a .py file") from exc
+    try:
+        compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        raise NasError(f"{path}:{exc.lineno}: syntax error: {exc.msg}; fix the file") from exc
+    name = f"nas_user_{path.stem}_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up here
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise NasError(f"importing {path} raised {type(exc).__name__}: {_first_line(exc)}; "
+                       "fix the file or install what it imports") from exc
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    return module
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
+def _materialize(obj, label: str, path: Path) -> nn.Module:
+    """Turn a module instance, module class or zero-argument factory into a module."""
+    if isinstance(obj, nn.Module):
+        return obj
+    if not callable(obj):
+        raise NasError(f"{label} in {path} is a {type(obj).__name__}, not a model; pick an "
+                       "nn.Module, an nn.Module subclass or a function that returns one")
+    try:
+        built = obj()
+    except Exception as exc:
+        raise NasError(f"{label}() in {path} raised {type(exc).__name__}: {_first_line(exc)}; "
+                       "it must build the model with no arguments") from exc
+    if not isinstance(built, nn.Module):
+        raise NasError(f"{label}() in {path} returned a {type(built).__name__}, not an nn.Module")
+    return built
+
+
+def find_candidates(module: ModuleType) -> list[str]:
+    """Names that could be the model, in lookup order of precedence."""
+    if callable(getattr(module, "build_model", None)):
+        return ["build_model"]
+    if isinstance(getattr(module, "model", None), nn.Module):
+        return ["model"]
+    return [name for name, obj in vars(module).items()
+            if inspect.isclass(obj) and issubclass(obj, nn.Module)
+            and obj.__module__ == module.__name__]
+
+
+def load_model(path: str | Path, name: str | None = None) -> nn.Module:
+    """Build the model that `path` defines; `name` picks an attribute of the file."""
+    path = Path(path)
+    module = import_file(path)
+    if name is not None:
+        if not hasattr(module, name):
+            found = find_candidates(module)
+            hint = f"; candidates: {', '.join(found)}" if found else ""
+            raise NasError(f"{path} has no attribute {name!r}{hint}")
+        return _materialize(getattr(module, name), name, path)
+    found = find_candidates(module)
+    if not found:
+        raise NasError(f"no model found in {path}: define build_model(), a module-level `model`, "
+                       "or one nn.Module subclass, or pick one with --name")
+    if len(found) > 1:
+        raise NasError(f"{path} defines several models: {', '.join(found)}; pick one with --name")
+    return _materialize(getattr(module, found[0]), found[0], path)

@@ -1,0 +1,6 @@
+from torch import nn
+
+
+class Broken(nn.Module):
+    def forward(self, x):
+        raise RuntimeError("shape mismatch in block 2")

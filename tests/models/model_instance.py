@@ -1,0 +1,5 @@
+from torch import nn
+
+from _backbone import features, gap_head
+
+model = nn.Sequential(features(), gap_head())
