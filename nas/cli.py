@@ -32,6 +32,9 @@ def user_errors():
             raise
         err_console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
         raise typer.Exit(2)
+    except KeyboardInterrupt:
+        err_console.print(Text("interrupted", style="bold red"))
+        raise typer.Exit(130)
 
 
 def _version(value: bool) -> None:
@@ -56,19 +59,23 @@ def main(
 
 MaxParams = Annotated[int, typer.Option("--max-params", min=1,
                                         help="Total params must be strictly below this.")]
+MaxEpochs = Annotated[int, typer.Option("--max-epochs", min=1, help="Most epochs the rules allow.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Also forbid the affine shift (beta) of normalization layers.")]
+ModelName = Annotated[Optional[str], typer.Option(
+    "--name", help="Attribute to use: an nn.Module instance, an nn.Module subclass, or a zero-argument function "
+                   "returning a module. Default: build_model(), else `model`, else the file's single nn.Module "
+                   "subclass.")]
+ModelFile = Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
 
 
 @app.command()
 def validate(
-    model_file: Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)],
-    name: Annotated[Optional[str], typer.Option("--name", help="Attribute to use: an nn.Module instance, an nn.Module "
-                                                "subclass, or a zero-argument function returning a module. "
-                                                "Default: build_model(), else `model`, else the file's single "
-                                                "nn.Module subclass.")] = None,
+    model_file: ModelFile,
+    name: ModelName = None,
     max_params: MaxParams = 15_000,
     strict: Strict = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Check a model file against the rules.
 
@@ -86,3 +93,66 @@ def validate(
     else:
         console.print(report_view(report, f"{model_file} ({type(model).__name__})"))
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def train(
+    model_file: ModelFile,
+    name: ModelName = None,
+    epochs: Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")] = 20,
+    batch_size: Annotated[int, typer.Option(min=1, help="Training batch size.")] = 128,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule. "
+                                                "Default: 0.2 for sgd, 0.01 for adam and adamw.")] = None,
+    optimizer: Annotated[str, typer.Option(help="sgd (Nesterov momentum), adam or adamw.")] = "sgd",
+    weight_decay: Annotated[float, typer.Option(min=0, help="Weight decay.")] = 5e-4,
+    label_smoothing: Annotated[float, typer.Option(min=0, max=1, help="Label smoothing.")] = 0.1,
+    augment: Annotated[float, typer.Option(min=0, help="Augmentation strength: 1 is ±10° rotation and ±10% "
+                                           "translation, 0 is off.")] = 1.0,
+    dropout: Annotated[Optional[float], typer.Option(min=0, max=1, help="Set p of the model's dropout layers.")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the weights, the batch order and the augmentation.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA if there is a GPU), cpu or cuda.")] = "auto",
+    data_dir: Annotated[Optional[Path], typer.Option(help="MNIST location. Default: $NAS_DATA_DIR, else ./data.")] = None,
+    subset: Annotated[Optional[int], typer.Option(help="Train on the first N images of the 50,000-image train split.")] = None,
+    val_subset: Annotated[Optional[int], typer.Option(help="Validate on the first N of the 10,000 validation images.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, weights.pt and a copy of the model file here.")] = None,
+    max_params: MaxParams = 15_000,
+    max_epochs: MaxEpochs = 20,
+    strict: Strict = False,
+    as_json: AsJson = False,
+) -> None:
+    """Train a model file on MNIST under the rules.
+
+    The model is checked first: a model that breaks the rules is not trained (exit 1). Too many epochs, a missing data set or a bad option exit 2.
+    """
+    import torch
+
+    from nas import render
+    from nas.data import load_train_val
+    from nas.modelfile import load_model
+    from nas.rules import Rules, RulesBroken
+    from nas.train import Recipe, save_run
+    from nas.train import train as run_training
+
+    rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
+    recipe = Recipe(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                    label_smoothing=label_smoothing, augment=augment, dropout=dropout, seed=seed)
+    with user_errors():
+        rules.check_epochs(epochs)
+        torch.manual_seed(seed)  # the weights' initialization
+        model = load_model(model_file, name)
+        train_data, val_data = load_train_val(data_dir, subset, val_subset)
+        with render.epoch_progress(err_console, epochs) as on_epoch:
+            try:
+                result = run_training(model, train_data, val_data, recipe, rules, device, on_epoch)
+            except RulesBroken as exc:
+                err_console.print(render.verdict(exc.report))
+                raise typer.Exit(1)
+        if out is not None:
+            save_run(out, model, result, model_file, extra={"name": name})
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    console.print(render.history_table(result.history, f"{model_file} ({type(model).__name__})"))
+    console.print(render.train_summary(result))
+    if out is not None:
+        console.print(f"Wrote {out}/metrics.json, weights.pt and {Path(model_file).name}")

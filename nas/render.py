@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from contextlib import contextmanager
+
+from rich.console import Console, Group
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -63,3 +66,41 @@ def verdict(report: Report) -> Panel:
 
 def report_view(report: Report, title: str) -> Group:
     return Group(layer_table(report, title), counts(report), verdict(report))
+
+
+def history_table(history: list, title: str) -> Table:
+    """Per-epoch training figures (a list of EpochStats)."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name in ("Epoch", "Train loss", "Train acc", "Val loss", "Val acc", "Seconds"):
+        table.add_column(name, justify="right")
+    best = max(e.val_acc for e in history)
+    for e in history:
+        style = "bold green" if e.val_acc == best else ""
+        table.add_row(str(e.epoch), f"{e.train_loss:.4f}", f"{e.train_acc:.2%}", f"{e.val_loss:.4f}",
+                      Text(f"{e.val_acc:.2%}", style=style), f"{e.seconds:.1f}")
+    return table
+
+
+def train_summary(result) -> Text:
+    """One paragraph on a TrainResult."""
+    text = Text()
+    text.append("Validation accuracy: ", style="bold")
+    text.append(f"{result.val_acc:.2%}", style="bold green")
+    text.append(f" (best {result.best_val_acc:.2%})\n")
+    text.append(f"Params: {result.total_params:,}   Epochs: {len(result.history)}   "
+                f"Seconds: {result.seconds:.1f}   Device: {result.device}")
+    return text
+
+
+@contextmanager
+def epoch_progress(console: Console, epochs: int):
+    """A progress bar over epochs with live loss and accuracy; yields the on_epoch callback."""
+    columns = [TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("epochs", total=epochs, stats="")
+
+        def on_epoch(stats) -> None:
+            progress.update(task, advance=1, stats=f"loss {stats.train_loss:.4f}  val acc {stats.val_acc:.2%}")
+
+        yield on_epoch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,10 @@ from typer.testing import CliRunner
 
 from nas.cli import app
 
-MODELS = Path(__file__).parent / "models"
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "tests" / "models"
+# The tests use the real MNIST: $NAS_DATA_DIR, else the project's ./data (what .ci/run fills).
+os.environ.setdefault("NAS_DATA_DIR", str(ROOT / "data"))
 
 
 def run_nas(*args: str):
@@ -27,3 +31,16 @@ def run_json(*args: str) -> tuple[int, dict]:
 @pytest.fixture
 def models() -> Path:
     return MODELS
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The data directory, which must hold the four MNIST files (see README: Set up)."""
+    from nas.data import MNIST_FILES, data_dir
+
+    root = data_dir()
+    missing = [f for f in MNIST_FILES if not (root / "MNIST" / "raw" / f).exists()]
+    if missing:
+        pytest.fail(f"MNIST files missing from {root}/MNIST/raw: {', '.join(missing)}; copy them there "
+                    "(.ci/run copies them from ../shared/data)")
+    return root

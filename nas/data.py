@@ -1,0 +1,81 @@
+"""MNIST as uint8 tensors, and the fixed train/validation split every trial shares.
+
+The 10,000 test images are loaded only by final evaluation, never for ranking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from nas.errors import NasError
+
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+VAL_SIZE = 10_000  # held out of the 60,000 training images for ranking
+SPLIT_SEED = 0  # fixed, so every trial and every run sees the same split
+MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics, for normalization on the device
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """--data-dir, else $NAS_DATA_DIR, else ./data."""
+    return Path(explicit or os.environ.get("NAS_DATA_DIR") or "data")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    import torchvision
+
+    try:
+        # torchvision reports download progress on stdout; keep stdout for our own output
+        with contextlib.redirect_stdout(sys.stderr):
+            ds = torchvision.datasets.MNIST(str(root), train=train, download=True)
+    except Exception as exc:
+        raise NasError(f"MNIST is not in {root / 'MNIST' / 'raw'} and could not be downloaded "
+                       f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there, or pass "
+                       "--data-dir / set NAS_DATA_DIR") from exc
+    return ds.data, ds.targets
+
+
+@dataclass
+class Split:
+    """Images (N×28×28 uint8) and labels (N int64) of one part of MNIST."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def head(self, n: int | None) -> "Split":
+        """The first n examples (all when n is None)."""
+        if n is None:
+            return self
+        if not 0 < n <= len(self):
+            raise NasError(f"subset {n:,} is out of range; use 1 to {len(self):,}")
+        return Split(self.images[:n], self.labels[:n])
+
+
+def load_train_val(root: str | Path | None = None, subset: int | None = None,
+                   val_subset: int | None = None) -> tuple[Split, Split]:
+    """The fixed 50,000 / 10,000 split of MNIST's training images.
+
+    `subset` keeps the first N training examples, `val_subset` the first N validation ones.
+    """
+    images, labels = _load(data_dir(root).resolve(), True)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
+    train_idx, val_idx = order[:-VAL_SIZE], order[-VAL_SIZE:]
+    train = Split(images[train_idx], labels[train_idx]).head(subset)
+    val = Split(images[val_idx], labels[val_idx]).head(val_subset)
+    return train, val
+
+
+def load_test(root: str | Path | None = None) -> Split:
+    """MNIST's 10,000 test images: for final evaluation only."""
+    return Split(*_load(data_dir(root).resolve(), False))

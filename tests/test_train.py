@@ -1,0 +1,109 @@
+"""Training under the rules: real MNIST, the real CLI, real models, on the CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import MODELS, ROOT, run_nas
+from nas.data import load_train_val
+from nas.modelfile import load_model
+from nas.rules import RulesBroken
+from nas.train import Recipe, TrainingDiverged, evaluate, to_device, train
+
+
+def test_train_reaches_95_percent_and_its_weights_reload(mnist_dir, tmp_path):
+    out = tmp_path / "run"
+    result = run_nas("train", MODELS / "seed_net.py", "--epochs", "2", "--subset", "10000",
+                     "--device", "cpu", "--json", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["val_acc"] >= 0.95
+    assert metrics["epochs"] == 2 and len(metrics["history"]) == 2
+    assert metrics["total_params"] == 14_770
+    for key in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_seconds", "seconds"):
+        assert key in metrics["history"][0]
+
+    assert json.loads((out / "metrics.json").read_text())["val_acc"] == metrics["val_acc"]
+    model = load_model(out / "seed_net.py")
+    model.load_state_dict(torch.load(out / "weights.pt", weights_only=True))
+    _, val = load_train_val(mnist_dir)
+    _, acc = evaluate(model, *to_device(val, torch.device("cpu")))
+    assert acc == pytest.approx(metrics["val_acc"], abs=1e-4)
+
+
+def test_too_many_epochs_exit_2_before_anything():
+    result = run_nas("train", MODELS / "seed_net.py", "--epochs", "21")
+    assert result.exit_code == 2
+    assert "limit of 20" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_max_epochs_raises_the_limit_only_when_asked(mnist_dir):
+    result = run_nas("train", MODELS / "seed_net.py", "--epochs", "16", "--max-epochs", "15")
+    assert result.exit_code == 2 and "limit of 15" in result.stderr
+
+
+def test_rule_breaker_exits_1_without_training(mnist_dir, tmp_path):
+    out = tmp_path / "never"
+    result = run_nas("train", MODELS / "linear_head.py", "--epochs", "1", "--subset", "1000",
+                     "--device", "cpu", "--out", out)
+    assert result.exit_code == 1
+    assert "no-fc" in result.stderr
+    assert not out.exists()  # nothing was trained, nothing written
+
+
+def test_missing_data_offline_exits_2_naming_the_files(tmp_path):
+    # A dead local proxy makes the download fail at once, as on a machine with no network.
+    env = os.environ | {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+                        "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    proc = subprocess.run([sys.executable, "-m", "nas", "train", str(MODELS / "seed_net.py"),
+                           "--epochs", "1", "--data-dir", str(tmp_path / "empty"), "--device", "cpu"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    assert "train-images-idx3-ubyte.gz" in lines[-1] and "t10k-labels-idx1-ubyte.gz" in lines[-1]
+    assert proc.stdout == ""
+
+
+def _short_run(mnist_dir, **recipe):
+    torch.manual_seed(recipe.get("seed", 0))
+    model = load_model(MODELS / "seed_net.py")
+    train_data, val_data = load_train_val(mnist_dir, subset=1024, val_subset=1000)
+    return train(model, train_data, val_data, Recipe(epochs=1, batch_size=128, **recipe), device="cpu")
+
+
+def test_same_seed_same_numbers_on_cpu(mnist_dir):
+    first, second = _short_run(mnist_dir, seed=3), _short_run(mnist_dir, seed=3)
+    strip = [{k: v for k, v in vars(e).items() if "seconds" not in k} for e in first.history]
+    assert strip == [{k: v for k, v in vars(e).items() if "seconds" not in k} for e in second.history]
+    other = _short_run(mnist_dir, seed=4)
+    assert other.history[0].train_loss != first.history[0].train_loss
+
+
+def test_divergence_stops_with_a_clear_error(mnist_dir):
+    with pytest.raises(TrainingDiverged, match="lower the learning rate"):
+        _short_run(mnist_dir, lr=1e12, augment=0)
+
+
+def test_library_refuses_a_rule_breaker(mnist_dir):
+    train_data, val_data = load_train_val(mnist_dir, subset=256, val_subset=256)
+    with pytest.raises(RulesBroken) as caught:
+        train(load_model(MODELS / "conv_bias.py"), train_data, val_data, Recipe(epochs=1), device="cpu")
+    assert {v.rule for v in caught.value.report.violations} == {"no-bias"}
+
+
+def test_split_is_fixed_and_disjoint(mnist_dir):
+    train_a, val_a = load_train_val(mnist_dir)
+    train_b, val_b = load_train_val(mnist_dir)
+    assert len(train_a) == 50_000 and len(val_a) == 10_000
+    assert torch.equal(val_a.images, val_b.images) and torch.equal(train_a.labels, train_b.labels)
+    # no validation image is a training image (compare exact pixel rows)
+    train_rows = {bytes(img.flatten().numpy()) for img in train_a.images[:5000]}
+    assert not any(bytes(img.flatten().numpy()) in train_rows for img in val_a.images[:2000])
+    assert len(load_train_val(mnist_dir, subset=1000)[0]) == 1000
