@@ -62,6 +62,12 @@ class Split:
         return Split(self.images[:n], self.labels[:n])
 
 
+def split_indices() -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices into MNIST's 60,000 training images: (train 50,000, validation 10,000)."""
+    order = torch.randperm(60_000, generator=torch.Generator().manual_seed(SPLIT_SEED))
+    return order[:-VAL_SIZE], order[-VAL_SIZE:]
+
+
 def load_train_val(root: str | Path | None = None, subset: int | None = None,
                    val_subset: int | None = None) -> tuple[Split, Split]:
     """The fixed 50,000 / 10,000 split of MNIST's training images.
@@ -69,8 +75,7 @@ def load_train_val(root: str | Path | None = None, subset: int | None = None,
     `subset` keeps the first N training examples, `val_subset` the first N validation ones.
     """
     images, labels = _load(data_dir(root).resolve(), True)
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
-    train_idx, val_idx = order[:-VAL_SIZE], order[-VAL_SIZE:]
+    train_idx, val_idx = split_indices()
     train = Split(images[train_idx], labels[train_idx]).head(subset)
     val = Split(images[val_idx], labels[val_idx]).head(val_subset)
     return train, val

@@ -1,0 +1,118 @@
+"""Seconds per epoch: the conventional PyTorch recipe against our trainer, in one run.
+
+(a) conventional: torchvision's MNIST Dataset with per-image transforms (RandomAffine, ToTensor,
+    Normalize) and a DataLoader, float32, `loss.item()` each step;
+(b) ours: `nas.train.train`, data resident on the device, batched augmentation there.
+Both train the 14,770-param reference net (tests/models/seed_net.py) on the same 50,000-image
+split at the same batch size with the same optimizer and schedule. Where --accuracy-seeds > 0
+(the default on a GPU), (b) also trains 20 epochs per seed and reports test accuracy.
+
+    python benchmarks/bench_train.py [--epochs-timed 3] [--accuracy-seeds 3] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch.utils.data import DataLoader, Subset
+from torchvision import transforms
+
+sys.path.insert(0, str(Path(__file__).parent))
+from record import median, record  # noqa: E402
+
+from nas.data import MEAN, STD, data_dir, load_test, load_train_val, split_indices  # noqa: E402
+from nas.modelfile import load_model  # noqa: E402
+from nas.train import Recipe, evaluate, resolve_device, to_device, train  # noqa: E402
+
+REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "models" / "seed_net.py"
+
+
+def reference_net(seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return load_model(REFERENCE)
+
+
+def conventional_epochs(epochs: int, batch_size: int, device: torch.device) -> list[float]:
+    """Seconds per epoch of the textbook Dataset + DataLoader loop."""
+    transform = transforms.Compose([transforms.RandomAffine(degrees=10, translate=(0.1, 0.1)),
+                                    transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+    dataset = torchvision.datasets.MNIST(str(data_dir()), train=True, transform=transform, download=True)
+    loader = DataLoader(Subset(dataset, split_indices()[0].tolist()), batch_size=batch_size, shuffle=True,
+                        num_workers=min(4, os.cpu_count() or 1), pin_memory=device.type == "cuda",
+                        drop_last=True, persistent_workers=True)
+    model = reference_net(0).to(device)
+    recipe = Recipe(epochs=epochs, batch_size=batch_size)
+    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.peak_lr, momentum=0.9, nesterov=True,
+                                weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.peak_lr,
+                                                   total_steps=len(loader) * epochs, pct_start=0.25)
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        running = 0.0
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            loss = F.cross_entropy(model(x), y, label_smoothing=recipe.label_smoothing)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            running += loss.item()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs-timed", type=int, default=3, help="epochs timed for each recipe")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--accuracy-seeds", type=int, default=None,
+                        help="20-epoch runs of (b) for test accuracy; default 3 on a GPU, 0 on the CPU")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    seeds = args.accuracy_seeds if args.accuracy_seeds is not None else (3 if device.type == "cuda" else 0)
+    train_data, val_data = load_train_val()
+
+    ours = train(reference_net(0), train_data, val_data, Recipe(epochs=args.epochs_timed,
+                 batch_size=args.batch_size), device=device)
+    ours_s = median([e.train_seconds for e in ours.history])
+    conventional_s = median(conventional_epochs(args.epochs_timed, args.batch_size, device))
+    rows = [
+        {"recipe": "(a) Dataset + per-image transforms + DataLoader", "batch": args.batch_size,
+         "median s/epoch": f"{conventional_s:.2f}", "speed-up": "1.0×"},
+        {"recipe": "(b) nas trainer (device-resident data, batched augmentation)", "batch": args.batch_size,
+         "median s/epoch": f"{ours_s:.2f}", "speed-up": f"{conventional_s / ours_s:.1f}×"},
+    ]
+
+    if seeds:
+        test_x, test_y = to_device(load_test(), device)
+        accuracies = []
+        for seed in range(seeds):
+            model = reference_net(seed)
+            train(model, train_data, val_data, Recipe(epochs=20, batch_size=args.batch_size, seed=seed),
+                  device=device)
+            accuracies.append(evaluate(model, test_x, test_y)[1])
+        rows[1]["20-epoch test acc"] = (f"{statistics.mean(accuracies):.2%} mean of {seeds} seeds "
+                                        f"({', '.join(f'{a:.2%}' for a in accuracies)})")
+        rows[0]["20-epoch test acc"] = "not run"
+
+    name = f"train-{'gpu' if device.type == 'cuda' else 'cpu'}"
+    record(name, rows, notes=f"median of {args.epochs_timed} timed epochs each (training steps only, "
+                             f"validation excluded); reference net 14,770 params; torch threads "
+                             f"{torch.get_num_threads()}")
+
+
+if __name__ == "__main__":
+    main()
