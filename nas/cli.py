@@ -67,6 +67,13 @@ ModelName = Annotated[Optional[str], typer.Option(
                    "subclass.")]
 ModelFile = Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
+Epochs = Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")]
+Device = Annotated[str, typer.Option(help="auto (CUDA if there is a GPU), cpu or cuda.")]
+DataDir = Annotated[Optional[Path], typer.Option(help="MNIST location. Default: $NAS_DATA_DIR, else ./data.")]
+Subset = Annotated[Optional[int], typer.Option(help="Train on the first N images of the 50,000-image train split.")]
+ValSubset = Annotated[Optional[int], typer.Option(help="Validate on the first N of the 10,000 validation images.")]
+Storage = Annotated[str, typer.Option(help="Optuna storage URL (SQLite, PostgreSQL, MySQL...).")]
+Study = Annotated[str, typer.Option(help="Study name in the storage.")]
 
 
 @app.command()
@@ -99,7 +106,7 @@ def validate(
 def train(
     model_file: ModelFile,
     name: ModelName = None,
-    epochs: Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")] = 20,
+    epochs: Epochs = 20,
     batch_size: Annotated[int, typer.Option(min=1, help="Training batch size.")] = 128,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule. "
                                                 "Default: 0.2 for sgd, 0.01 for adam and adamw.")] = None,
@@ -110,10 +117,10 @@ def train(
                                            "translation, 0 is off.")] = 1.0,
     dropout: Annotated[Optional[float], typer.Option(min=0, max=1, help="Set p of the model's dropout layers.")] = None,
     seed: Annotated[int, typer.Option(help="Seeds the weights, the batch order and the augmentation.")] = 0,
-    device: Annotated[str, typer.Option(help="auto (CUDA if there is a GPU), cpu or cuda.")] = "auto",
-    data_dir: Annotated[Optional[Path], typer.Option(help="MNIST location. Default: $NAS_DATA_DIR, else ./data.")] = None,
-    subset: Annotated[Optional[int], typer.Option(help="Train on the first N images of the 50,000-image train split.")] = None,
-    val_subset: Annotated[Optional[int], typer.Option(help="Validate on the first N of the 10,000 validation images.")] = None,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    subset: Subset = None,
+    val_subset: ValSubset = None,
     out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, weights.pt and a copy of the model file here.")] = None,
     max_params: MaxParams = 15_000,
     max_epochs: MaxEpochs = 20,
@@ -156,3 +163,99 @@ def train(
     console.print(render.train_summary(result))
     if out is not None:
         console.print(f"Wrote {out}/metrics.json, weights.pt and {Path(model_file).name}")
+
+
+@app.command()
+def search(
+    trials: Annotated[int, typer.Option(min=1, help="Trained trials to add to the study (rejected candidates do "
+                                        "not count). Running again adds this many more.")] = 50,
+    space: Annotated[str, typer.Option(help="Search space: a name from `nas spaces`, or a path to a .py file.")] = "default",
+    epochs: Epochs = 20,
+    subset: Subset = None,
+    val_subset: ValSubset = None,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    storage: Storage = "sqlite:///results/nas.db",
+    study: Study = "mnist",
+    seed: Annotated[int, typer.Option(help="Seeds the sampler and every trial's training.")] = 0,
+    sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
+    pruner: Annotated[str, typer.Option(help="median (after 3 warm-up epochs), hyperband or none.")] = "median",
+    timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after this many seconds.")] = None,
+    results_dir: Annotated[Path, typer.Option(help="Trial weights go to RESULTS_DIR/STUDY/trial_N/.")] = Path("results"),
+    max_params: MaxParams = 15_000,
+    max_epochs: MaxEpochs = 20,
+    strict: Strict = False,
+    top: Annotated[int, typer.Option(help="Rows of the leaderboard printed at the end.")] = 10,
+) -> None:
+    """Search for the best model under the rules with Optuna.
+
+    Candidates from the space are checked by the validator before training; rejected ones are recorded and do not count. Survivors train for --epochs, report validation accuracy each epoch, and may be pruned. Ctrl-C marks the running trial failed, keeps the finished ones and prints the leaderboard.
+    """
+    from nas.render_search import SearchView, leaderboard_table
+    from nas.results import leaderboard
+    from nas.rules import Rules
+    from nas.search import SearchSettings, run_search
+
+    settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
+                              device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
+                              study=study, seed=seed, sampler=sampler, pruner=pruner, timeout=timeout,
+                              results_dir=str(results_dir),
+                              rules=Rules(max_params=max_params, max_epochs=max_epochs, strict=strict))
+    interrupted = False
+    with user_errors():
+        try:
+            with SearchView(err_console) as view:
+                outcome = run_search(settings, view)
+        except KeyboardInterrupt:
+            interrupted = True
+        rows = leaderboard(storage, study, top=top)
+    console.print(leaderboard_table(rows, f"Study {study!r}: top {len(rows)}"))
+    if interrupted:
+        err_console.print(Text("interrupted: the running trial is marked failed; finished trials are kept",
+                               style="bold yellow"))
+        raise typer.Exit(130)
+    note = " (timeout)" if outcome.stop_reason == "timeout" else ""
+    console.print(f"{outcome.trained} trials trained, {outcome.rejected} candidates rejected before training, "
+                  f"{outcome.seconds:.1f} s{note}")
+
+
+@app.command()
+def leaderboard(
+    storage: Storage = "sqlite:///results/nas.db",
+    study: Study = "mnist",
+    top: Annotated[Optional[int], typer.Option(help="Show only the best N.")] = None,
+    all_trials: Annotated[bool, typer.Option("--all", help="Include pruned, failed and rejected trials.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
+) -> None:
+    """Rank a study's trials by validation accuracy (ties: fewer params first)."""
+    from nas import results
+
+    with user_errors():
+        if fmt not in ("table", "json", "csv", "markdown"):
+            raise NasError(f"--format {fmt!r} is not known; use table, json, csv or markdown")
+        rows = results.leaderboard(storage, study, top=top, include_all=all_trials)
+    if fmt == "table":
+        from nas.render_search import leaderboard_table
+
+        console.print(leaderboard_table(rows, f"Study {study!r}", show_reason=all_trials))
+    else:
+        writer = {"json": results.to_json, "csv": results.to_csv, "markdown": results.to_markdown}[fmt]
+        typer.echo(writer(rows), nl=fmt == "json")
+
+
+@app.command()
+def spaces() -> None:
+    """List the search spaces, each with a one-line description."""
+    from rich.table import Table
+
+    from nas.space import list_spaces
+
+    with user_errors():
+        found = list_spaces()
+    table = Table(header_style="bold")
+    table.add_column("Space")
+    table.add_column("Description")
+    table.add_column("File")
+    for space in found:
+        table.add_row(space.name, space.description, str(space.path))
+    console.print(table)

@@ -104,3 +104,4 @@ def epoch_progress(console: Console, epochs: int):
             progress.update(task, advance=1, stats=f"loss {stats.train_loss:.4f}  val acc {stats.val_acc:.2%}")
 
         yield on_epoch
+

@@ -1,0 +1,79 @@
+"""Rich views of a search: the leaderboard table and the live view of `nas search`.
+
+Apart from nas.render so that `nas validate` does not import optuna.
+"""
+
+from __future__ import annotations
+
+from optuna.trial import TrialState
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from nas.results import Row, count, pct, rank, row, secs
+from nas.search import Observer
+
+STATE_STYLE = {"complete": "green", "pruned": "yellow", "failed": "red", "rejected": "magenta", "running": "cyan"}
+
+
+def leaderboard_table(rows: list[Row], title: str, show_reason: bool = False) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name, justify in (("Rank", "right"), ("Trial", "right"), ("Val acc", "right"), ("Params", "right"),
+                          ("Epochs", "right"), ("Seconds", "right"), ("Architecture", "left"), ("State", "left")):
+        table.add_column(name, justify=justify, no_wrap=name != "Architecture", overflow="fold")
+    if show_reason:
+        table.add_column("Reason")
+    for r in rows:
+        cells = [str(r.rank or ""), str(r.trial), pct(r.val_acc), count(r.total_params), str(r.epochs),
+                 secs(r.seconds), r.arch, Text(r.state, style=STATE_STYLE.get(r.state, ""))]
+        table.add_row(*cells, *([r.reason] if show_reason else []))
+    return table
+
+
+class SearchView(Observer):
+    """The live view of `nas search`: trials, the current trial's epochs, and the top 5."""
+
+    def __init__(self, console: Console, top: int = 5):
+        self.top = top
+        self.rows: list[Row] = []
+        self.n_rejected = 0
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[stats]}"), TimeElapsedColumn())
+        self.live = Live(console=console, refresh_per_second=4)
+        self.trials_task = self.epoch_task = None
+
+    def __enter__(self) -> "SearchView":
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.live.stop()
+
+    def _refresh(self) -> None:
+        board = leaderboard_table(rank(self.rows)[:self.top], f"Top {self.top}")
+        self.live.update(Group(self.progress, board))
+
+    def started(self, settings, study) -> None:
+        self.rows = [row(t) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+        self.trials_task = self.progress.add_task("trials", total=settings.trials, stats="")
+        self.epoch_task = self.progress.add_task("epochs", total=settings.epochs, stats="")
+        self._refresh()
+
+    def trial_started(self, number, arch, total_params, epochs) -> None:
+        self.progress.reset(self.epoch_task, total=epochs, description=f"trial {number}",
+                            stats=f"{arch} ({total_params:,} params)")
+
+    def epoch_done(self, number, stats) -> None:
+        self.progress.update(self.epoch_task, advance=1, stats=f"loss {stats.train_loss:.4f}  "
+                                                             f"val acc {stats.val_acc:.2%}")
+
+    def trial_finished(self, trial) -> None:
+        self.rows.append(row(trial))
+        self.progress.advance(self.trials_task)
+        self._refresh()
+
+    def rejected(self, number, reason) -> None:
+        self.n_rejected += 1
+        self.progress.update(self.trials_task, stats=f"{self.n_rejected} rejected before training")

@@ -1,0 +1,141 @@
+"""`nas search` and `nas leaderboard`: real Optuna storage files, real MNIST, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from conftest import ROOT, run_nas
+from nas.arch import build
+from nas.rules import check
+
+
+def search(tmp_path, *args):
+    return run_nas("search", "--epochs", "1", "--subset", "3000", "--val-subset", "2000", "--device", "cpu",
+                   "--study", "t", "--storage", f"sqlite:///{tmp_path}/t.db", "--results-dir", tmp_path / "results",
+                   *args)
+
+
+def board(tmp_path, *args) -> list[dict]:
+    result = run_nas("leaderboard", "--study", "t", "--storage", f"sqlite:///{tmp_path}/t.db",
+                     "--format", "json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_search_stores_ranks_and_resumes(mnist_dir, tmp_path):
+    result = search(tmp_path, "--trials", "3")
+    assert result.exit_code == 0, result.stderr
+    assert "3 trials trained" in result.stdout
+    rows = board(tmp_path)
+    assert len(rows) == 3 and all(r["state"] == "complete" for r in rows)
+    for key in ("trial", "state", "val_acc", "total_params", "trainable_params", "epochs", "seconds", "arch"):
+        assert key in rows[0]
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert rows[0]["val_acc"] >= rows[1]["val_acc"] >= rows[2]["val_acc"]
+
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path}/t.db")
+    for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
+        attrs = trial.user_attrs
+        json.dumps(attrs)  # plain JSON: optuna-dashboard can show it
+        report = check(build(attrs["arch"]))  # the stored description alone rebuilds the model
+        assert report.ok and report.total_params == attrs["total_params"] < 15_000
+        assert attrs["recipe"]["epochs"] == 1 and attrs["device"] == "cpu" and attrs["seed"] == 0
+        assert len(attrs["val_acc_history"]) == 1
+        assert (tmp_path / "results" / "t" / f"trial_{trial.number}" / "weights.pt").exists()
+
+    result = search(tmp_path, "--trials", "2")  # the same command again: two more
+    assert result.exit_code == 0, result.stderr
+    assert len([r for r in board(tmp_path) if r["state"] == "complete"]) == 5
+
+
+def test_over_budget_candidates_are_rejected_untrained(mnist_dir, tmp_path):
+    result = search(tmp_path, "--trials", "2", "--space", ROOT / "tests" / "spaces" / "over_budget.py")
+    assert result.exit_code == 0, result.stderr
+    rows = board(tmp_path, "--all")
+    rejected = [r for r in rows if r["state"] == "rejected"]
+    assert len([r for r in rows if r["state"] == "complete"]) == 2  # rejections did not count as trials
+    assert len(rejected) >= 1
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path}/t.db")
+    for r in rejected:
+        trial = study.trials[r["trial"]]
+        assert "total params" in r["reason"] and "≥ 15,000" in r["reason"]
+        assert trial.intermediate_values == {}  # no epoch ran
+        assert "val_acc_history" not in trial.user_attrs
+        assert not (tmp_path / "results" / "t" / f"trial_{trial.number}").exists()
+
+
+def test_a_space_that_never_fits_stops_with_a_clear_message(mnist_dir, tmp_path):
+    result = search(tmp_path, "--trials", "1", "--space", ROOT / "tests" / "spaces" / "always_over.py")
+    assert result.exit_code == 2
+    assert "stopped after 20 rejected candidates" in result.stderr
+    assert len(board(tmp_path, "--all")) == 20
+
+
+def test_leaderboard_formats_and_errors(mnist_dir, tmp_path):
+    assert search(tmp_path, "--trials", "1", "--space", "tiny").exit_code == 0
+    storage = f"sqlite:///{tmp_path}/t.db"
+    csv_out = run_nas("leaderboard", "--study", "t", "--storage", storage, "--format", "csv")
+    assert csv_out.exit_code == 0 and csv_out.stdout.startswith("rank,trial,state,val_acc")
+    md = run_nas("leaderboard", "--study", "t", "--storage", storage, "--format", "markdown")
+    assert md.exit_code == 0 and "| rank | trial |" in md.stdout
+    table = run_nas("leaderboard", "--study", "t", "--storage", storage)
+    assert table.exit_code == 0 and "complete" in table.stdout
+    assert board(tmp_path)[0]["total_params"] <= 5_000  # the tiny space's budget
+
+    missing = run_nas("leaderboard", "--study", "nope", "--storage", storage)
+    assert missing.exit_code == 2 and "studies there: t" in missing.stderr
+    no_file = run_nas("leaderboard", "--storage", f"sqlite:///{tmp_path}/none.db")
+    assert no_file.exit_code == 2 and "no storage file" in no_file.stderr
+
+
+def test_spaces_lists_default_and_tiny():
+    result = run_nas("spaces")
+    assert result.exit_code == 0
+    assert "default" in result.stdout and "tiny" in result.stdout
+
+
+@pytest.mark.parametrize("args, words", [(["--epochs", "21"], "limit of 20"), (["--space", "nope"], "no search space"),
+                                         (["--sampler", "grid"], "--sampler"), (["--pruner", "x"], "--pruner")])
+def test_bad_search_options_exit_2(mnist_dir, tmp_path, args, words):
+    result = search(tmp_path, "--trials", "1", *args)
+    assert result.exit_code == 2 and words in result.stderr
+
+
+def test_ctrl_c_keeps_finished_trials_and_prints_the_leaderboard(mnist_dir, tmp_path):
+    db = tmp_path / "t.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nas", "search", "--trials", "50", "--epochs", "2", "--subset", "2000",
+         "--val-subset", "1000", "--device", "cpu", "--study", "t", "--storage", f"sqlite:///{db}",
+         "--results-dir", str(tmp_path / "results"), "--space", "tiny", "--pruner", "none"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.monotonic() + 240
+    complete = 0
+    while complete < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(1)
+        if db.exists():
+            try:
+                study = optuna.load_study(study_name="t", storage=f"sqlite:///{db}")
+                complete = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+            except KeyError:  # the study is not created yet
+                pass
+    time.sleep(1.5)  # into the next trial's training
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert "Study 't'" in out  # the leaderboard printed
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{db}")
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) >= 1
+    assert optuna.trial.TrialState.RUNNING not in states
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL
+              and t.user_attrs.get("status") == "failed"]
+    assert [t.user_attrs["reason"] for t in failed] == ["interrupted"]
