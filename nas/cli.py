@@ -141,9 +141,9 @@ def train(
     from nas.train import train as run_training
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
-    recipe = Recipe(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                    label_smoothing=label_smoothing, augment=augment, dropout=dropout, seed=seed)
     with user_errors():
+        recipe = Recipe(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                        label_smoothing=label_smoothing, augment=augment, dropout=dropout, seed=seed)
         rules.check_epochs(epochs)
         torch.manual_seed(seed)  # the weights' initialization
         model = load_model(model_file, name)

@@ -48,6 +48,12 @@ class Recipe:
     dropout: float | None = None  # sets p of the model's dropout layers; None keeps theirs
     seed: int = 0
 
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise NasError(f"--optimizer {self.optimizer!r} is not known; use one of {', '.join(OPTIMIZERS)}")
+        if self.lr is not None and not self.lr > 0:
+            raise NasError(f"--lr {self.lr} must be positive")
+
     @property
     def peak_lr(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
@@ -160,9 +166,7 @@ def _optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
                                weight_decay=recipe.weight_decay)
     if recipe.optimizer == "adam":
         return torch.optim.Adam(params, lr=recipe.peak_lr, weight_decay=recipe.weight_decay)
-    if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=recipe.peak_lr, weight_decay=recipe.weight_decay)
-    raise NasError(f"--optimizer {recipe.optimizer!r} is not known; use one of {', '.join(OPTIMIZERS)}")
+    return torch.optim.AdamW(params, lr=recipe.peak_lr, weight_decay=recipe.weight_decay)
 
 
 def train(model: nn.Module, train_data: Split, val_data: Split, recipe: Recipe = Recipe(),

@@ -43,6 +43,15 @@ def test_too_many_epochs_exit_2_before_anything():
     assert "limit of 20" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("args, words", [(["--optimizer", "bogus"], "--optimizer 'bogus' is not known"),
+                                         (["--lr", "0"], "must be positive"),
+                                         (["--subset", "100"], "--batch-size 128 needs at least")])
+def test_bad_training_options_exit_2_with_one_line(mnist_dir, args, words):
+    result = run_nas("train", MODELS / "seed_net.py", "--epochs", "1", "--device", "cpu", *args)
+    assert result.exit_code == 2
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_max_epochs_raises_the_limit_only_when_asked(mnist_dir):
     result = run_nas("train", MODELS / "seed_net.py", "--epochs", "16", "--max-epochs", "15")
     assert result.exit_code == 2 and "limit of 15" in result.stderr
