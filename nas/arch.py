@@ -17,47 +17,75 @@ Every conv is bias-free. The built model ends with a flatten, so its output is N
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 
 from torch import nn
 
 from nas.errors import NasError
 from nas.rules import Rules, count_params
 
-ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU}
+ACTIVATIONS = {"relu": "nn.ReLU()", "silu": "nn.SiLU()", "gelu": "nn.GELU()"}
 
 
-def _layer(spec: dict, channels: int) -> tuple[nn.Module, int]:
-    """One spec as a module, and the channels after it."""
+def _layer_code(spec: dict, channels: int) -> tuple[str, int]:
+    """One spec as a line of PyTorch code, and the channels after it.
+
+    build() runs these lines and `nas export` writes them, so an exported file is exactly the
+    module that was trained. Every value is converted with int() or float(): a stored
+    description can only ever yield these constructors.
+    """
     kind = spec.get("type")
-    if kind == "conv":
-        kernel, dilation = spec.get("kernel", 3), spec.get("dilation", 1)
-        padding = spec.get("padding", dilation * (kernel // 2))
-        conv = nn.Conv2d(channels, spec["out"], kernel, padding=padding, dilation=dilation,
-                         groups=spec.get("groups", 1), bias=False)
-        return conv, spec["out"]
-    if kind == "head":
-        return nn.Conv2d(channels, spec.get("out", 10), 1, bias=False), spec.get("out", 10)
+    if kind in ("conv", "head"):
+        out = int(spec.get("out", 10))
+        kernel = 1 if kind == "head" else int(spec.get("kernel", 3))
+        dilation = int(spec.get("dilation", 1))
+        padding = int(spec.get("padding", dilation * (kernel // 2)))
+        groups = int(spec.get("groups", 1))
+        extra = (f", padding={padding}" if padding else "") + (f", dilation={dilation}" if dilation > 1 else "")
+        extra += f", groups={groups}" if groups > 1 else ""
+        return f"nn.Conv2d({channels}, {out}, {kernel}{extra}, bias=False)", out
     if kind == "bn":
-        return nn.BatchNorm2d(channels), channels
+        return f"nn.BatchNorm2d({channels})", channels
     if kind == "act":
-        return ACTIVATIONS[spec.get("fn", "relu")](), channels
+        fn = spec.get("fn", "relu")
+        if fn not in ACTIVATIONS:
+            raise NasError(f"unknown activation {fn!r}; use {', '.join(ACTIVATIONS)}")
+        return ACTIVATIONS[fn], channels
     if kind == "maxpool":
-        return nn.MaxPool2d(spec.get("kernel", 2)), channels
+        return f"nn.MaxPool2d({int(spec.get('kernel', 2))})", channels
     if kind == "dropout":
-        return nn.Dropout2d(spec.get("p", 0.0)), channels
+        return f"nn.Dropout2d({float(spec.get('p', 0.0))!r})", channels
     if kind == "gap":
-        return nn.AdaptiveAvgPool2d(1), channels
+        return "nn.AdaptiveAvgPool2d(1)", channels
     raise NasError(f"unknown layer spec {spec!r}; use conv, bn, act, maxpool, dropout, gap or head")
 
 
-def build(description: list[dict], in_channels: int = 1) -> nn.Sequential:
-    """The module a description stands for."""
-    layers, channels = [], in_channels
+def blocks(description: list[dict], in_channels: int = 1) -> list[tuple[str, list[str]]]:
+    """Named blocks of code lines: block1, block2, ... (a new one at each max-pool), then head.
+
+    The head starts at global pooling or the 1×1 head conv, and ends with a flatten.
+    """
+    named: list[tuple[str, list[str]]] = []
+    channels = in_channels
     for spec in description:
-        layer, channels = _layer(spec, channels)
-        layers.append(layer)
-    layers.append(nn.Flatten())
-    return nn.Sequential(*layers)
+        in_head = bool(named) and named[-1][0] == "head"
+        if spec.get("type") in ("gap", "head") and not in_head:
+            named.append(("head", []))
+        elif not named or (spec.get("type") == "maxpool" and not in_head):
+            named.append((f"block{len(named) + 1}", []))
+        code, channels = _layer_code(spec, channels)
+        named[-1][1].append(code)
+    if not named or named[-1][0] != "head":
+        named.append(("head", []))
+    named[-1][1].append("nn.Flatten()")
+    return named
+
+
+def build(description: list[dict], in_channels: int = 1) -> nn.Sequential:
+    """The module a description stands for: an nn.Sequential of named nn.Sequential blocks."""
+    return nn.Sequential(OrderedDict(
+        (name, nn.Sequential(*(eval(code, {"nn": nn}) for code in lines)))  # lines from _layer_code only
+        for name, lines in blocks(description, in_channels)))
 
 
 def arch_string(description: list[dict]) -> str:
@@ -102,3 +130,24 @@ def fit_to_budget(description: list[dict], rules: Rules, min_width: int = 4) -> 
             if spec["type"] == "conv":
                 spec["out"] = max(min_width, int(spec["out"] * factor))
     return fitted
+
+
+def source(description: list[dict], class_name: str = "Net", doc: str = "") -> str:
+    """A standalone, readable PyTorch file for a description: imports only torch.
+
+    It defines `class_name` with the same named blocks as build(), so a state_dict of the
+    built model loads into it, and build_model() returning one.
+    """
+    named = blocks(description)
+    lines = [f'"""{doc}"""' if doc else '"""A bias-free, fully-connected-free MNIST net exported by nas."""', "",
+             "from torch import nn", "", "", f"class {class_name}(nn.Module):", "    def __init__(self):",
+             "        super().__init__()"]
+    for name, codes in named:
+        lines.append(f"        self.{name} = nn.Sequential(")
+        lines += [f"            {code}," for code in codes]
+        lines.append("        )")
+    lines += ["", "    def forward(self, x):"]
+    lines += [f"        x = self.{name}(x)" for name, _ in named[:-1]]
+    lines += [f"        return self.{named[-1][0]}(x)", "", "", "def build_model() -> nn.Module:",
+              f"    return {class_name}()", ""]
+    return "\n".join(lines)

@@ -181,6 +181,9 @@ def search(
     sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
     pruner: Annotated[str, typer.Option(help="median (after 3 warm-up epochs), hyperband or none.")] = "median",
     timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after this many seconds.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Trials at once, each in its own process, all "
+                                                   "writing to the same storage. Default: 1 on the CPU, 4 on "
+                                                   "a GPU.")] = None,
     results_dir: Annotated[Path, typer.Option(help="Trial weights go to RESULTS_DIR/STUDY/trial_N/.")] = Path("results"),
     max_params: MaxParams = 15_000,
     max_epochs: MaxEpochs = 20,
@@ -198,7 +201,7 @@ def search(
 
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
                               device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
-                              study=study, seed=seed, sampler=sampler, pruner=pruner, timeout=timeout,
+                              study=study, seed=seed, sampler=sampler, pruner=pruner, timeout=timeout, workers=workers,
                               results_dir=str(results_dir),
                               rules=Rules(max_params=max_params, max_epochs=max_epochs, strict=strict))
     interrupted = False
@@ -259,3 +262,71 @@ def spaces() -> None:
     for space in found:
         table.add_row(space.name, space.description, str(space.path))
     console.print(table)
+
+
+@app.command()
+def evaluate(
+    target: Annotated[str, typer.Argument(help="A trial number of --study, or a model file.", show_default=False)],
+    seeds: Annotated[int, typer.Option(min=1, help="Trainings, with seeds 0..N-1.")] = 3,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per training. Default: the trial's, or 20 "
+                                                  "for a model file.")] = None,
+    name: ModelName = None,
+    storage: Storage = "sqlite:///results/nas.db",
+    study: Study = "mnist",
+    subset: Annotated[Optional[int], typer.Option(help="Train on the first N of the 60,000 training images "
+                                                  "(for quick runs).")] = None,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    max_params: MaxParams = 15_000,
+    max_epochs: MaxEpochs = 20,
+    strict: Strict = False,
+    as_json: AsJson = False,
+) -> None:
+    """Final test accuracy: retrain on all 60,000 training images once per seed, then test.
+
+    The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc.
+    """
+    from nas import render
+    from nas.evaluate import evaluate_model, evaluate_trial
+    from nas.modelfile import load_model
+    from nas.rules import Rules, RulesBroken
+    from nas.train import Recipe
+
+    rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
+    data = str(data_dir) if data_dir else None
+    with user_errors():
+        try:
+            if target.isdigit():
+                result = evaluate_trial(storage, study, int(target), seeds, epochs, rules, device, data, subset)
+            else:
+                load_model(target, name)  # a broken file fails here, before any data is loaded
+                result = evaluate_model(lambda: load_model(target, name), Recipe(epochs=epochs or 20), seeds,
+                                        target, rules, device, data, subset)
+        except RulesBroken as exc:
+            err_console.print(render.verdict(exc.report))
+            raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    accs = ", ".join(f"{a:.2%}" for a in result.test_accs)
+    console.print(f"[bold]{result.target}[/]: test accuracy [bold green]{result.mean:.2%} ± {result.std:.2%}[/] "
+                  f"(min {min(result.test_accs):.2%}, max {max(result.test_accs):.2%}; seeds {accs})", soft_wrap=True)
+    console.print(f"{result.total_params:,} params, {result.epochs} epochs on {result.train_images:,} images, "
+                  f"{result.seconds:.1f} s")
+
+
+@app.command()
+def export(
+    trial: Annotated[int, typer.Argument(help="Trial number in --study.", show_default=False)],
+    out: Annotated[Path, typer.Option("-o", "--out", help="The PyTorch file to write.")] = Path("model.py"),
+    weights: Annotated[Optional[Path], typer.Option(help="Also write the trial's trained weights (a "
+                                                   "state_dict) here.")] = None,
+    storage: Storage = "sqlite:///results/nas.db",
+    study: Study = "mnist",
+) -> None:
+    """Write a trial as a standalone PyTorch file (imports only torch; build_model() and a class with named blocks)."""
+    from nas.results import export_trial
+
+    with user_errors():
+        export_trial(storage, study, trial, out, weights)
+    console.print(f"Wrote {out}" + (f" and {weights}" if weights else ""))

@@ -81,6 +81,11 @@ def load_train_val(root: str | Path | None = None, subset: int | None = None,
     return train, val
 
 
+def load_all_train(root: str | Path | None = None, subset: int | None = None) -> Split:
+    """All 60,000 training images (for final evaluation, which retrains on everything)."""
+    return Split(*_load(data_dir(root).resolve(), True)).head(subset)
+
+
 def load_test(root: str | Path | None = None) -> Split:
     """MNIST's 10,000 test images: for final evaluation only."""
     return Split(*_load(data_dir(root).resolve(), False))

@@ -73,11 +73,13 @@ def history_table(history: list, title: str) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     for name in ("Epoch", "Train loss", "Train acc", "Val loss", "Val acc", "Seconds"):
         table.add_column(name, justify="right")
-    best = max(e.val_acc for e in history)
+    best = max((e.val_acc for e in history if e.val_acc is not None), default=None)
     for e in history:
         style = "bold green" if e.val_acc == best else ""
-        table.add_row(str(e.epoch), f"{e.train_loss:.4f}", f"{e.train_acc:.2%}", f"{e.val_loss:.4f}",
-                      Text(f"{e.val_acc:.2%}", style=style), f"{e.seconds:.1f}")
+        val_loss = "" if e.val_loss is None else f"{e.val_loss:.4f}"
+        val_acc = "" if e.val_acc is None else f"{e.val_acc:.2%}"
+        table.add_row(str(e.epoch), f"{e.train_loss:.4f}", f"{e.train_acc:.2%}", val_loss,
+                      Text(val_acc, style=style), f"{e.seconds:.1f}")
     return table
 
 
@@ -101,7 +103,8 @@ def epoch_progress(console: Console, epochs: int):
         task = progress.add_task("epochs", total=epochs, stats="")
 
         def on_epoch(stats) -> None:
-            progress.update(task, advance=1, stats=f"loss {stats.train_loss:.4f}  val acc {stats.val_acc:.2%}")
+            val = "" if stats.val_acc is None else f"  val acc {stats.val_acc:.2%}"
+            progress.update(task, advance=1, stats=f"loss {stats.train_loss:.4f}{val}")
 
         yield on_epoch
 

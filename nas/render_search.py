@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from nas.results import Row, count, pct, rank, row, secs
+from nas.results import Row, count, pct, rank, row, secs, test_acc
 from nas.search import Observer
 
 STATE_STYLE = {"complete": "green", "pruned": "yellow", "failed": "red", "rejected": "magenta", "running": "cyan"}
@@ -20,14 +20,17 @@ STATE_STYLE = {"complete": "green", "pruned": "yellow", "failed": "red", "reject
 
 def leaderboard_table(rows: list[Row], title: str, show_reason: bool = False) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
-    for name, justify in (("Rank", "right"), ("Trial", "right"), ("Val acc", "right"), ("Params", "right"),
+    tested = any(r.test_acc is not None for r in rows)  # the column appears once `nas evaluate` ran
+    for name, justify in (("Rank", "right"), ("Trial", "right"), ("Val acc", "right"),
+                          *([("Test acc", "right")] if tested else []), ("Params", "right"),
                           ("Epochs", "right"), ("Seconds", "right"), ("Architecture", "left"), ("State", "left")):
         table.add_column(name, justify=justify, no_wrap=name != "Architecture", overflow="fold")
     if show_reason:
         table.add_column("Reason")
     for r in rows:
-        cells = [str(r.rank or ""), str(r.trial), pct(r.val_acc), count(r.total_params), str(r.epochs),
-                 secs(r.seconds), r.arch, Text(r.state, style=STATE_STYLE.get(r.state, ""))]
+        cells = [str(r.rank or ""), str(r.trial), pct(r.val_acc), *([test_acc(r)] if tested else []),
+                 count(r.total_params), str(r.epochs), secs(r.seconds), r.arch,
+                 Text(r.state, style=STATE_STYLE.get(r.state, ""))]
         table.add_row(*cells, *([r.reason] if show_reason else []))
     return table
 

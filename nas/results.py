@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import optuna
+import torch
 from optuna.trial import TrialState
 
+from nas.arch import source
+from nas.errors import NasError
 from nas.storage import load_study
 
-COLUMNS = ("rank", "trial", "val_acc", "total_params", "trainable_params", "epochs", "seconds", "arch", "state")
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Row:
     seconds: float | None
     arch: str
     reason: str = ""
+    test_acc: float | None = None  # mean over seeds, from `nas evaluate`
+    test_acc_std: float | None = None
 
 
 def _state(trial: optuna.trial.FrozenTrial) -> str:
@@ -61,9 +66,55 @@ def rank(rows: list[Row]) -> list[Row]:
 
 def leaderboard(storage: str, study: str, top: int | None = None, include_all: bool = False) -> list[Row]:
     """Ranked rows of a study: complete trials, or every trial with include_all."""
-    trials = load_study(storage, study).get_trials(deepcopy=False)
-    rows = rank([row(t) for t in trials if include_all or t.state == TrialState.COMPLETE])
+    loaded = load_study(storage, study)
+    rows = rank([row(t) for t in loaded.get_trials(deepcopy=False)
+                 if include_all or t.state == TrialState.COMPLETE])
+    evaluations = loaded.user_attrs
+    for r in rows:
+        evaluation = evaluations.get(evaluation_key(r.trial))
+        if evaluation:
+            r.test_acc, r.test_acc_std = evaluation["mean"], evaluation["std"]
     return rows[:top] if top else rows
+
+
+def _rounded(recipe: dict) -> dict:
+    return {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in recipe.items()}
+
+
+def evaluation_key(number: int) -> str:
+    """Where `nas evaluate` stores a trial's test figures: a study user attribute.
+
+    Optuna does not let a finished trial's attributes change, so they live on the study.
+    """
+    return f"test_acc:trial_{number}"
+
+
+def complete_trial(storage: str, study: str, number: int) -> tuple[optuna.Study, optuna.trial.FrozenTrial]:
+    """A complete trial of a study, or a NasError that says which trials are."""
+    loaded = load_study(storage, study)
+    trials = {t.number: t for t in loaded.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+    if number not in trials:
+        known = ", ".join(map(str, sorted(trials)[:20])) or "none"
+        raise NasError(f"trial {number} of study {study!r} is not a complete trial; complete trials: {known}")
+    return loaded, trials[number]
+
+
+def export_trial(storage: str, study: str, number: int, out: str | Path, weights: str | Path | None = None) -> Path:
+    """Write trial `number` as a standalone PyTorch file, and its trained weights if asked."""
+    _, trial = complete_trial(storage, study, number)
+    attrs = trial.user_attrs
+    doc = (f"Trial {number} of study {study!r}, found by nas: {attrs['arch_string']}.\n\n"
+           f"{attrs['total_params']:,} total params, validation accuracy {trial.value:.2%} after "
+           f"{attrs.get('epochs')} epoch(s). Recipe: {json.dumps(_rounded(attrs['recipe']))}.\n")
+    Path(out).write_text(source(attrs["arch"], class_name=f"Trial{number}Net", doc=doc))
+    if weights is not None:
+        stored = Path(attrs.get("weights", ""))
+        if not stored.is_file():
+            raise NasError(f"trial {number}'s weights are not at {stored}; run export where the search ran "
+                           "(or from a copy of its results folder)")
+        state = torch.load(stored, weights_only=True)
+        torch.save(state, weights)
+    return Path(out)
 
 
 def to_json(rows: list[Row]) -> str:
@@ -72,23 +123,27 @@ def to_json(rows: list[Row]) -> str:
 
 def to_csv(rows: list[Row]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(asdict(rows[0])) if rows else list(COLUMNS))
+    writer = csv.DictWriter(out, fieldnames=[f.name for f in fields(Row)])
     writer.writeheader()
     writer.writerows(asdict(r) for r in rows)
     return out.getvalue()
 
 
 def to_markdown(rows: list[Row]) -> str:
-    lines = ["| rank | trial | val acc | params | epochs | seconds | architecture | state |",
-             "|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines = ["| rank | trial | val acc | test acc | params | epochs | seconds | architecture | state |",
+             "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
-        lines.append(f"| {r.rank or ''} | {r.trial} | {pct(r.val_acc)} | {count(r.total_params)} | {r.epochs} | "
-                     f"{secs(r.seconds)} | `{r.arch}` | {r.state} |")
+        lines.append(f"| {r.rank or ''} | {r.trial} | {pct(r.val_acc)} | {test_acc(r)} | {count(r.total_params)} | "
+                     f"{r.epochs} | {secs(r.seconds)} | `{r.arch}` | {r.state} |")
     return "\n".join(lines) + "\n"
 
 
 def pct(value: float | None) -> str:
     return "" if value is None else f"{value:.2%}"
+
+
+def test_acc(r: Row) -> str:
+    return "" if r.test_acc is None else f"{r.test_acc:.2%} ± {r.test_acc_std:.2%}"
 
 
 def count(value: int | None) -> str:

@@ -9,8 +9,11 @@ Everything a trial stores is plain JSON, so optuna-dashboard can read the study.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import optuna
@@ -25,6 +28,7 @@ from nas.storage import open_study
 from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train
 
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
 @dataclass
@@ -44,6 +48,7 @@ class SearchSettings:
     sampler: str = "tpe"  # or "random"
     pruner: str = "median"  # or "hyperband", "none"
     timeout: float | None = None  # seconds after which no new trial starts
+    workers: int | None = None  # trials at once, in separate processes; None: default_workers(device)
     results_dir: str = "results"
     rules: Rules = field(default_factory=Rules)
     max_rejections_per_trial: int = 20  # stop after this × trials rejections: the space does not fit
@@ -52,7 +57,7 @@ class SearchSettings:
 @dataclass
 class SearchOutcome:
     study: str
-    trained: int  # trials trained in this run: complete, pruned or diverged
+    trained: int  # trials trained in this run: complete, pruned or failed in training
     rejected: int  # candidates rejected before training in this run
     seconds: float
     stop_reason: str  # "done", "timeout"
@@ -99,31 +104,139 @@ def rejection_reason(report, min_receptive_field: int) -> str | None:
     return None
 
 
+class Budget:
+    """Trial slots shared by every worker, so exactly `trials` trials are trained in all.
+
+    A worker claims a slot before it samples a candidate and gives it back when the candidate
+    is rejected. Backed by multiprocessing values, so it works within one process and across many.
+    """
+
+    def __init__(self, trials: int, max_rejected: int, timeout: float | None, ctx=multiprocessing):
+        self.lock = ctx.Lock()
+        self.trials, self.max_rejected = trials, max_rejected
+        self.deadline = None if timeout is None else time.time() + timeout
+        self.claimed, self.trained, self.rejected = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Value("i", 0)
+
+    def claim(self) -> bool:
+        """Take a slot; False when every slot is taken or the timeout has passed."""
+        with self.lock:
+            if self.claimed.value >= self.trials or self.timed_out:
+                return False
+            if self.rejected.value >= self.max_rejected:
+                raise NasError(f"stopped after {self.rejected.value} rejected candidates "
+                               f"({self.max_rejected // self.trials}× --trials) and {self.trained.value} "
+                               "trained: the space proposes models that break the rules; fix the space or "
+                               "loosen --max-params")
+            self.claimed.value += 1
+            return True
+
+    def done(self, trained: bool) -> None:
+        with self.lock:
+            if trained:
+                self.trained.value += 1
+            else:  # rejected: the slot goes back
+                self.rejected.value += 1
+                self.claimed.value -= 1
+
+    @property
+    def timed_out(self) -> bool:
+        return self.deadline is not None and time.time() > self.deadline
+
+
+def default_workers(device: torch.device) -> int:
+    """Trials at once on one device: 1 on the CPU (training already uses every core).
+
+    On a GPU a tiny net leaves the device mostly idle, so several processes share it; the anchor
+    measured 4.2× the throughput with 8 processes on an H100. 4 is a first choice, to be tuned.
+    """
+    return 4 if device.type == "cuda" else 1
+
+
 def run_search(settings: SearchSettings, observer: Observer | None = None) -> SearchOutcome:
     """Add `settings.trials` trained trials to the study (created, or resumed if it exists).
 
-    Ctrl-C marks the running trial failed and re-raises; finished trials are already stored.
+    With settings.workers > 1, that many processes run trials at once against the same storage.
+    Ctrl-C marks the running trials failed and re-raises; finished trials are already stored.
     """
     observer = observer or Observer()
     settings.rules.check_epochs(settings.epochs)
     if settings.trials < 1:
         raise NasError(f"--trials {settings.trials} is not a number of trials; use 1 or more")
+    load_space(settings.space)  # a bad --space fails here, once, not in every worker
+    device = resolve_device(settings.device)
+    workers = settings.workers or default_workers(device)
+    study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings))
+    observer.started(settings, study)
+    start = time.monotonic()
+    ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
+    budget = Budget(settings.trials, settings.max_rejections_per_trial * settings.trials, settings.timeout,
+                    ctx if workers > 1 else multiprocessing)
+    if workers == 1:
+        search_worker(settings, budget, observer=observer)
+    else:
+        _run_workers(settings, workers, budget, study, observer, ctx)
+    return SearchOutcome(settings.study, budget.trained.value, budget.rejected.value, time.monotonic() - start,
+                         "timeout" if budget.timed_out and budget.trained.value < settings.trials else "done")
+
+
+def _run_workers(settings, workers, budget, study, observer, ctx) -> None:
+    """Start the worker processes and follow the study until they finish."""
+    errors = ctx.Queue()
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    procs = [ctx.Process(target=_worker_main, args=(settings, budget, rank, threads, errors), daemon=True)
+             for rank in range(workers)]
+    for proc in procs:
+        proc.start()
+    seen = {t.number for t in study.get_trials(deepcopy=False)}
+    try:
+        while any(proc.is_alive() for proc in procs):
+            time.sleep(1.0)
+            for trial in study.get_trials(deepcopy=False, states=FINISHED):
+                if trial.number not in seen:
+                    seen.add(trial.number)
+                    if trial.user_attrs.get("status") != "rejected":
+                        observer.trial_finished(trial)
+    except KeyboardInterrupt:
+        for proc in procs:  # a terminal sends SIGINT to every process; a lone signal to us is passed on
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGINT)
+        for proc in procs:
+            proc.join(timeout=60)
+        raise
+    for proc in procs:
+        proc.join()
+    if not errors.empty():
+        raise NasError(errors.get())
+    failed = [proc.exitcode for proc in procs if proc.exitcode != 0]
+    if failed:
+        raise NasError(f"{len(failed)} worker process(es) crashed (exit {failed[0]}); rerun with --workers 1 "
+                       "--debug to see why")
+
+
+def _worker_main(settings: SearchSettings, budget: Budget, rank: int, threads: int, errors) -> None:
+    torch.set_num_threads(threads)
+    try:
+        search_worker(settings, budget, rank=rank)
+    except KeyboardInterrupt:
+        pass  # the running trial is already marked failed
+    except NasError as exc:
+        errors.put(str(exc))
+
+
+def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
+                  observer: Observer | None = None) -> None:
+    """One worker: claim a slot, sample, check, train; until the budget is spent.
+
+    Each worker samples with its own seed (seed + rank), or parallel workers would propose the
+    same candidates; every trial still trains with settings.seed, so results compare.
+    """
+    observer = observer or Observer()
     space = load_space(settings.space)
     device = resolve_device(settings.device)
     train_data, val_data = load_train_val(settings.data_dir, settings.subset, settings.val_subset)
-    study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings))
-    observer.started(settings, study)
-
-    start = time.monotonic()
-    trained = rejected = 0
-    max_rejected = settings.max_rejections_per_trial * settings.trials
-    while trained < settings.trials:
-        if settings.timeout is not None and time.monotonic() - start > settings.timeout:
-            return SearchOutcome(settings.study, trained, rejected, time.monotonic() - start, "timeout")
-        if rejected >= max_rejected:
-            raise NasError(f"stopped after {rejected} rejected candidates ({settings.max_rejections_per_trial}× "
-                           f"--trials) and {trained} trained: space {space.name!r} proposes models that break "
-                           "the rules; fix the space or loosen --max-params")
+    sampler = _sampler(replace(settings, seed=settings.seed + rank))
+    study = open_study(settings.storage, settings.study, sampler, _pruner(settings))
+    while budget.claim():
         trial = study.ask()
         try:
             finished = _run_trial(study, trial, space, settings, device, train_data, val_data, observer)
@@ -133,13 +246,9 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
                                 else f"{type(exc).__name__}: {exc}")
             study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
             raise
-        if finished is None:
-            rejected += 1
-        else:
-            trained += 1
+        budget.done(trained=finished is not None)
+        if finished is not None:
             observer.trial_finished(finished)
-    return SearchOutcome(settings.study, trained, rejected, time.monotonic() - start, "done")
-
 
 def _run_trial(study, trial, space, settings, device, train_data, val_data,
                observer) -> optuna.trial.FrozenTrial | None:

@@ -64,8 +64,8 @@ class EpochStats:
     epoch: int
     train_loss: float
     train_acc: float
-    val_loss: float
-    val_acc: float
+    val_loss: float | None  # None when training without a validation set
+    val_acc: float | None
     train_seconds: float  # the training steps alone
     seconds: float  # training plus validation
 
@@ -79,12 +79,12 @@ class TrainResult:
     recipe: Recipe = field(default_factory=Recipe)
 
     @property
-    def val_acc(self) -> float:
+    def val_acc(self) -> float | None:
         return self.history[-1].val_acc
 
     @property
-    def best_val_acc(self) -> float:
-        return max(e.val_acc for e in self.history)
+    def best_val_acc(self) -> float | None:
+        return max((e.val_acc for e in self.history if e.val_acc is not None), default=None)
 
     def to_dict(self) -> dict:
         last = self.history[-1]
@@ -169,10 +169,10 @@ def _optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=recipe.peak_lr, weight_decay=recipe.weight_decay)
 
 
-def train(model: nn.Module, train_data: Split, val_data: Split, recipe: Recipe = Recipe(),
+def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: Recipe = Recipe(),
           rules: Rules = Rules(), device: str | torch.device = "auto",
           on_epoch: Callable[[EpochStats], None] | None = None) -> TrainResult:
-    """Train `model` in place under `rules`, validating after every epoch.
+    """Train `model` in place under `rules`, validating after every epoch (unless val_data is None).
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
@@ -197,7 +197,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split, recipe: Recipe =
                 module.p = recipe.dropout
     model.to(device, memory_format=_memory_format(device))
     train_x, train_y = to_device(train_data, device)
-    val_x, val_y = to_device(val_data, device)
+    val = to_device(val_data, device) if val_data is not None else None
     optimizer = _optimizer(model, recipe)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.peak_lr,
                                                    total_steps=steps * recipe.epochs, pct_start=0.25)
@@ -230,7 +230,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split, recipe: Recipe =
         if not math.isfinite(train_loss):
             raise TrainingDiverged(f"the training loss became {train_loss} in epoch {epoch}; "
                                    f"lower the learning rate (now {recipe.peak_lr:g})")
-        val_loss, val_acc = evaluate(model, val_x, val_y)
+        val_loss, val_acc = evaluate(model, *val) if val is not None else (None, None)
         stats = EpochStats(epoch=epoch, train_loss=train_loss, train_acc=correct.item() / (steps * batch),
                            val_loss=val_loss, val_acc=val_acc, train_seconds=train_seconds,
                            seconds=time.perf_counter() - epoch_start)

@@ -56,6 +56,19 @@ def test_search_stores_ranks_and_resumes(mnist_dir, tmp_path):
     assert len([r for r in board(tmp_path) if r["state"] == "complete"]) == 5
 
 
+def test_two_workers_share_one_sqlite_study(mnist_dir, tmp_path):
+    result = search(tmp_path, "--trials", "4", "--workers", "2", "--space", "tiny")
+    assert result.exit_code == 0, result.stderr
+    assert "locked" not in result.stderr
+    assert "4 trials trained" in result.stdout
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path}/t.db")
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(complete) == 4
+    assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
+    # each worker samples with its own seed: no two trials got the same candidate
+    assert len({json.dumps(t.params, sort_keys=True) for t in complete}) == 4
+
+
 def test_over_budget_candidates_are_rejected_untrained(mnist_dir, tmp_path):
     result = search(tmp_path, "--trials", "2", "--space", ROOT / "tests" / "spaces" / "over_budget.py")
     assert result.exit_code == 0, result.stderr

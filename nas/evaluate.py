@@ -1,0 +1,84 @@
+"""Final evaluation: retrain on all 60,000 training images, once per seed, and test.
+
+This is the only module that reads MNIST's test set. Nothing here selects by test accuracy:
+each seed trains for the full epochs without validation and is tested once at the end.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
+
+import torch
+from torch import nn
+
+from nas.data import load_all_train, load_test
+from nas.errors import NasError
+from nas.rules import Rules
+from nas.train import Recipe, evaluate, resolve_device, to_device, train
+
+
+@dataclass
+class Evaluation:
+    target: str  # "trial 12" or the model file
+    seeds: list[int]
+    test_accs: list[float]  # one per seed
+    epochs: int
+    train_images: int
+    total_params: int
+    seconds: float
+    recipe: dict
+
+    @property
+    def mean(self) -> float:
+        return statistics.mean(self.test_accs)
+
+    @property
+    def std(self) -> float:
+        return statistics.stdev(self.test_accs) if len(self.test_accs) > 1 else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"mean": self.mean, "std": self.std, "min": min(self.test_accs),
+                               "max": max(self.test_accs)}
+
+
+def evaluate_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: int, target: str,
+                   rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
+                   subset: int | None = None) -> Evaluation:
+    """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each."""
+    if seeds < 1:
+        raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
+    rules.check_epochs(recipe.epochs)
+    device = resolve_device(device)
+    train_data = load_all_train(data_dir, subset)
+    test_x, test_y = to_device(load_test(data_dir), device)
+    start = time.perf_counter()
+    accs, total = [], 0
+    for seed in range(seeds):
+        torch.manual_seed(seed)  # the weights' initialization
+        model = make_model()
+        result = train(model, train_data, None, replace(recipe, seed=seed), rules, device)
+        accs.append(evaluate(model, test_x, test_y)[1])
+        total = result.total_params
+    return Evaluation(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,
+                      train_images=len(train_data), total_params=total, seconds=time.perf_counter() - start,
+                      recipe=asdict(result.recipe))
+
+
+def evaluate_trial(storage: str, study: str, number: int, seeds: int, epochs: int | None = None,
+                   rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
+                   subset: int | None = None) -> Evaluation:
+    """Evaluate a search trial's architecture and recipe; store the figures with its study."""
+    from nas.arch import build
+    from nas.results import complete_trial, evaluation_key
+
+    loaded, trial = complete_trial(storage, study, number)
+    attrs = trial.user_attrs
+    recipe = Recipe(**attrs["recipe"])
+    recipe = replace(recipe, epochs=epochs or recipe.epochs)
+    evaluation = evaluate_model(lambda: build(attrs["arch"]), recipe, seeds, f"trial {number}", rules, device,
+                                data_dir, subset)
+    loaded.set_user_attr(evaluation_key(number), evaluation.to_dict())
+    return evaluation

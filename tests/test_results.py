@@ -1,0 +1,78 @@
+"""Results people take away: `nas export` and `nas evaluate`, on a real search study."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+import torch
+
+from conftest import MODELS, run_nas
+from nas.data import load_train_val
+from nas.modelfile import load_model
+from nas.train import evaluate, to_device
+
+VAL_SUBSET = 1000
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, mnist_dir):
+    """A real three-trial study of the tiny space, trained one epoch on the CPU."""
+    root = tmp_path_factory.mktemp("study")
+    storage = f"sqlite:///{root}/s.db"
+    result = run_nas("search", "--trials", "3", "--epochs", "1", "--subset", "2000", "--val-subset", str(VAL_SUBSET),
+                     "--device", "cpu", "--space", "tiny", "--study", "s", "--storage", storage,
+                     "--results-dir", root / "results")
+    assert result.exit_code == 0, result.stderr
+    return root, storage
+
+
+def test_every_exported_trial_validates_and_its_weights_reproduce_val_acc(study, mnist_dir):
+    root, storage = study
+    _, val = load_train_val(mnist_dir, val_subset=VAL_SUBSET)
+    val_x, val_y = to_device(val, torch.device("cpu"))
+    trials = optuna.load_study(study_name="s", storage=storage).get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(trials) == 3
+    for trial in trials:
+        out, weights = root / f"trial_{trial.number}.py", root / f"trial_{trial.number}.pt"
+        result = run_nas("export", trial.number, "-o", out, "--weights", weights, "--study", "s", "--storage", storage)
+        assert result.exit_code == 0, result.stderr
+        source = out.read_text()
+        assert "import torch" not in source.replace("from torch import nn", "")  # torch only, nothing else
+        assert "def build_model()" in source and "self.block1 = nn.Sequential(" in source
+        assert run_nas("validate", out).exit_code == 0
+        model = load_model(out)
+        model.load_state_dict(torch.load(weights, weights_only=True))
+        _, acc = evaluate(model, val_x, val_y)
+        assert acc == pytest.approx(trial.user_attrs["val_acc_history"][-1], abs=1e-4)
+
+
+def test_evaluate_a_trial_stores_test_accuracy_on_the_leaderboard(study):
+    root, storage = study
+    best = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    result = run_nas("evaluate", best["trial"], "--epochs", "1", "--subset", "3000", "--seeds", "2", "--device", "cpu",
+                     "--study", "s", "--storage", storage, "--json")
+    assert result.exit_code == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert len(figures["test_accs"]) == 2 and figures["train_images"] == 3000 and figures["epochs"] == 1
+    assert min(figures["test_accs"]) == figures["min"] <= figures["mean"] <= figures["max"]
+    row = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    assert row["test_acc"] == pytest.approx(figures["mean"])
+    table = run_nas("leaderboard", "--study", "s", "--storage", storage)
+    assert "Test acc" in table.stdout
+
+
+def test_evaluate_a_model_file(mnist_dir):
+    result = run_nas("evaluate", MODELS / "seed_net.py", "--epochs", "1", "--subset", "3000", "--seeds", "2",
+                     "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    assert "test accuracy" in result.stdout and "3,000 images" in result.stdout
+
+
+def test_evaluate_refuses_rule_breakers_and_unknown_trials(study, mnist_dir):
+    root, storage = study
+    assert run_nas("evaluate", MODELS / "linear_head.py", "--epochs", "1", "--subset", "500",
+                   "--device", "cpu").exit_code == 1
+    missing = run_nas("export", "99", "--study", "s", "--storage", storage, "-o", root / "x.py")
+    assert missing.exit_code == 2 and "not a complete trial" in missing.stderr
