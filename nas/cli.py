@@ -178,7 +178,9 @@ def search(
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
     seed: Annotated[int, typer.Option(help="Seeds the sampler and every trial's training.")] = 0,
-    sampler: Annotated[str, typer.Option(help="tpe or random.")] = "tpe",
+    sampler: Annotated[str, typer.Option(help="tpe, random or nsga2.")] = "tpe",
+    objective: Annotated[str, typer.Option(help="accuracy (best validation accuracy; ties go to fewer params) or "
+                                           "pareto (maximize accuracy and minimize params together; no pruning).")] = "accuracy",
     pruner: Annotated[str, typer.Option(help="median (after 3 warm-up epochs), hyperband or none.")] = "median",
     timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after this many seconds.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Trials at once, each in its own process, all "
@@ -201,7 +203,8 @@ def search(
 
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
                               device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
-                              study=study, seed=seed, sampler=sampler, pruner=pruner, timeout=timeout, workers=workers,
+                              study=study, seed=seed, sampler=sampler, objective=objective, pruner=pruner, timeout=timeout,
+                              workers=workers,
                               results_dir=str(results_dir),
                               rules=Rules(max_params=max_params, max_epochs=max_epochs, strict=strict))
     interrupted = False
@@ -230,7 +233,7 @@ def leaderboard(
     all_trials: Annotated[bool, typer.Option("--all", help="Include pruned, failed and rejected trials.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
 ) -> None:
-    """Rank a study's trials by validation accuracy (ties: fewer params first)."""
+    """Rank a study's trials by validation accuracy (ties: fewer params first); ★ marks the Pareto-optimal ones (accuracy against params)."""
     from nas import results
 
     with user_errors():
@@ -321,6 +324,8 @@ def export(
     out: Annotated[Path, typer.Option("-o", "--out", help="The PyTorch file to write.")] = Path("model.py"),
     weights: Annotated[Optional[Path], typer.Option(help="Also write the trial's trained weights (a "
                                                    "state_dict) here.")] = None,
+    onnx: Annotated[Optional[Path], typer.Option(help="Also write the trained model as ONNX here (needs "
+                                                "nas[onnx]); checked against onnxruntime where installed.")] = None,
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
 ) -> None:
@@ -328,5 +333,20 @@ def export(
     from nas.results import export_trial
 
     with user_errors():
-        export_trial(storage, study, trial, out, weights)
-    console.print(f"Wrote {out}" + (f" and {weights}" if weights else ""))
+        export_trial(storage, study, trial, out, weights, onnx)
+    console.print("Wrote " + ", ".join(str(p) for p in (out, weights, onnx) if p is not None))
+
+
+@app.command()
+def report(
+    storage: Storage = "sqlite:///results/nas.db",
+    study: Study = "mnist",
+    out: Annotated[Optional[Path], typer.Option(help="Folder for the PNGs. Default: results/STUDY.")] = None,
+) -> None:
+    """Write PNG plots of a study: accuracy against params (with the seed and anchors), optimization history, parameter importances."""
+    from nas.report import write_report
+
+    with user_errors():
+        written = write_report(storage, study, out)
+    for path in written:
+        console.print(f"Wrote {path}")

@@ -22,14 +22,14 @@ def leaderboard_table(rows: list[Row], title: str, show_reason: bool = False) ->
     table = Table(title=title, title_justify="left", header_style="bold")
     tested = any(r.test_acc is not None for r in rows)  # the column appears once `nas evaluate` ran
     for name, justify in (("Rank", "right"), ("Trial", "right"), ("Val acc", "right"),
-                          *([("Test acc", "right")] if tested else []), ("Params", "right"),
+                          *([("Test acc", "right")] if tested else []), ("Params", "right"), ("Pareto", "center"),
                           ("Epochs", "right"), ("Seconds", "right"), ("Architecture", "left"), ("State", "left")):
         table.add_column(name, justify=justify, no_wrap=name != "Architecture", overflow="fold")
     if show_reason:
         table.add_column("Reason")
     for r in rows:
         cells = [str(r.rank or ""), str(r.trial), pct(r.val_acc), *([test_acc(r)] if tested else []),
-                 count(r.total_params), str(r.epochs), secs(r.seconds), r.arch,
+                 count(r.total_params), "★" if r.pareto else "", str(r.epochs), secs(r.seconds), r.arch,
                  Text(r.state, style=STATE_STYLE.get(r.state, ""))]
         table.add_row(*cells, *([r.reason] if show_reason else []))
     return table

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from nas.arch import source
+from nas.arch import build, source
 from nas.errors import NasError
 from nas.storage import load_study
 
@@ -32,6 +34,7 @@ class Row:
     reason: str = ""
     test_acc: float | None = None  # mean over seeds, from `nas evaluate`
     test_acc_std: float | None = None
+    pareto: bool = False  # no other complete trial is as accurate with fewer params, or better with as few
 
 
 def _state(trial: optuna.trial.FrozenTrial) -> str:
@@ -44,7 +47,7 @@ def row(trial: optuna.trial.FrozenTrial) -> Row:
     """One trial as a leaderboard row (rank not yet set)."""
     attrs = trial.user_attrs
     history = attrs.get("val_acc_history") or []
-    val_acc = trial.value if trial.state == TrialState.COMPLETE else (max(history) if history else None)
+    val_acc = trial.values[0] if trial.state == TrialState.COMPLETE else (max(history) if history else None)
     return Row(rank=None, trial=trial.number, state=_state(trial), val_acc=val_acc,
                total_params=attrs.get("total_params"), trainable_params=attrs.get("trainable_params"),
                epochs=attrs.get("epochs", len(history)), seconds=attrs.get("seconds"),
@@ -69,8 +72,10 @@ def leaderboard(storage: str, study: str, top: int | None = None, include_all: b
     loaded = load_study(storage, study)
     rows = rank([row(t) for t in loaded.get_trials(deepcopy=False)
                  if include_all or t.state == TrialState.COMPLETE])
+    front = {r.trial for r in pareto_front(rows)}
     evaluations = loaded.user_attrs
     for r in rows:
+        r.pareto = r.trial in front
         evaluation = evaluations.get(evaluation_key(r.trial))
         if evaluation:
             r.test_acc, r.test_acc_std = evaluation["mean"], evaluation["std"]
@@ -79,6 +84,17 @@ def leaderboard(storage: str, study: str, top: int | None = None, include_all: b
 
 def _rounded(recipe: dict) -> dict:
     return {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in recipe.items()}
+
+
+def pareto_front(rows: list[Row]) -> list[Row]:
+    """Complete trials that no other complete trial beats on accuracy and params together."""
+    done = [r for r in rows if r.state == "complete" and r.val_acc is not None and r.total_params is not None]
+
+    def dominates(a: Row, b: Row) -> bool:
+        return (a.val_acc >= b.val_acc and a.total_params <= b.total_params
+                and (a.val_acc > b.val_acc or a.total_params < b.total_params))
+
+    return [r for r in done if not any(dominates(o, r) for o in done)]
 
 
 def evaluation_key(number: int) -> str:
@@ -99,22 +115,61 @@ def complete_trial(storage: str, study: str, number: int) -> tuple[optuna.Study,
     return loaded, trials[number]
 
 
-def export_trial(storage: str, study: str, number: int, out: str | Path, weights: str | Path | None = None) -> Path:
-    """Write trial `number` as a standalone PyTorch file, and its trained weights if asked."""
+def export_trial(storage: str, study: str, number: int, out: str | Path, weights: str | Path | None = None,
+                 onnx: str | Path | None = None) -> Path:
+    """Write trial `number` as a standalone PyTorch file, and its trained weights or ONNX if asked."""
     _, trial = complete_trial(storage, study, number)
     attrs = trial.user_attrs
     doc = (f"Trial {number} of study {study!r}, found by nas: {attrs['arch_string']}.\n\n"
-           f"{attrs['total_params']:,} total params, validation accuracy {trial.value:.2%} after "
+           f"{attrs['total_params']:,} total params, validation accuracy {trial.values[0]:.2%} after "
            f"{attrs.get('epochs')} epoch(s). Recipe: {json.dumps(_rounded(attrs['recipe']))}.\n")
     Path(out).write_text(source(attrs["arch"], class_name=f"Trial{number}Net", doc=doc))
+    if weights is None and onnx is None:
+        return Path(out)
+    stored = Path(attrs.get("weights", ""))
+    if not stored.is_file():
+        raise NasError(f"trial {number}'s weights are not at {stored}; run export where the search ran "
+                       "(or from a copy of its results folder)")
+    state = torch.load(stored, weights_only=True)
     if weights is not None:
-        stored = Path(attrs.get("weights", ""))
-        if not stored.is_file():
-            raise NasError(f"trial {number}'s weights are not at {stored}; run export where the search ran "
-                           "(or from a copy of its results folder)")
-        state = torch.load(stored, weights_only=True)
         torch.save(state, weights)
+    if onnx is not None:
+        model = build(attrs["arch"])
+        try:
+            model.load_state_dict(state)
+        except RuntimeError:
+            raise NasError(f"trial {number}'s stored weights do not fit its architecture (saved by an older "
+                           "nas?); rerun the trial") from None
+        export_onnx(model.eval(), onnx)
     return Path(out)
+
+
+def export_onnx(model: torch.nn.Module, path: str | Path, tolerance: float = 1e-4) -> bool:
+    """Write `model` as ONNX. Where onnxruntime is installed, check its outputs match PyTorch's.
+
+    Returns whether the check ran. Raises NasError when the exporter is missing or outputs differ.
+    """
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+        import onnxscript  # noqa: F401
+    except ImportError:
+        raise NasError("--onnx needs the onnx and onnxscript packages: pip install 'nas[onnx]'") from None
+    example = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with contextlib.redirect_stdout(sys.stderr):  # the exporter reports progress on stdout
+        torch.onnx.export(model, (example,), str(path), input_names=["images"], output_names=["logits"],
+                          dynamic_shapes=({0: torch.export.Dim("batch")},))  # any batch size
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: example.numpy()})[0]
+    with torch.no_grad():
+        want = model(example).numpy()
+    worst = float(abs(got - want).max())
+    if worst > tolerance:
+        raise NasError(f"the ONNX model's outputs differ from PyTorch's by {worst:.2g} (> {tolerance:g})")
+    return True
 
 
 def to_json(rows: list[Row]) -> str:
@@ -130,11 +185,11 @@ def to_csv(rows: list[Row]) -> str:
 
 
 def to_markdown(rows: list[Row]) -> str:
-    lines = ["| rank | trial | val acc | test acc | params | epochs | seconds | architecture | state |",
-             "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines = ["| rank | trial | val acc | test acc | params | pareto | epochs | seconds | architecture | state |",
+             "|---:|---:|---:|---:|---:|:---:|---:|---:|---|---|"]
     for r in rows:
         lines.append(f"| {r.rank or ''} | {r.trial} | {pct(r.val_acc)} | {test_acc(r)} | {count(r.total_params)} | "
-                     f"{r.epochs} | {secs(r.seconds)} | `{r.arch}` | {r.state} |")
+                     f"{'★' if r.pareto else ''} | {r.epochs} | {secs(r.seconds)} | `{r.arch}` | {r.state} |")
     return "\n".join(lines) + "\n"
 
 

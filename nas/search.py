@@ -45,7 +45,8 @@ class SearchSettings:
     storage: str = "sqlite:///results/nas.db"
     study: str = "mnist"
     seed: int = 0
-    sampler: str = "tpe"  # or "random"
+    sampler: str = "tpe"  # or "random", "nsga2"
+    objective: str = "accuracy"  # or "pareto": maximize accuracy and minimize total params together
     pruner: str = "median"  # or "hyperband", "none"
     timeout: float | None = None  # seconds after which no new trial starts
     workers: int | None = None  # trials at once, in separate processes; None: default_workers(device)
@@ -78,14 +79,27 @@ class Observer:
 
 
 def _sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
-    if settings.sampler == "tpe":
+    if settings.sampler == "tpe":  # multi-objective TPE for pareto (Optuna 5's default there)
         return optuna.samplers.TPESampler(seed=settings.seed)
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=settings.seed)
-    raise NasError(f"--sampler {settings.sampler!r} is not known; use tpe or random")
+    if settings.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=settings.seed)
+    raise NasError(f"--sampler {settings.sampler!r} is not known; use tpe, random or nsga2")
+
+
+OBJECTIVES = {"accuracy": ["maximize"], "pareto": ["maximize", "minimize"]}  # (val acc[, total params])
+
+
+def _directions(settings: SearchSettings) -> list[str]:
+    if settings.objective not in OBJECTIVES:
+        raise NasError(f"--objective {settings.objective!r} is not known; use accuracy or pareto")
+    return OBJECTIVES[settings.objective]
 
 
 def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
+    if settings.objective == "pareto":  # Optuna prunes single-objective studies only
+        return optuna.pruners.NopPruner()
     if settings.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=MEDIAN_WARMUP_EPOCHS)
     if settings.pruner == "hyperband":
@@ -165,7 +179,9 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     load_space(settings.space)  # a bad --space fails here, once, not in every worker
     device = resolve_device(settings.device)
     workers = settings.workers or default_workers(device)
-    study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings))
+    study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
+                       _directions(settings))
+    study.set_user_attr("objective", settings.objective)
     observer.started(settings, study)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
@@ -235,7 +251,7 @@ def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
     device = resolve_device(settings.device)
     train_data, val_data = load_train_val(settings.data_dir, settings.subset, settings.val_subset)
     sampler = _sampler(replace(settings, seed=settings.seed + rank))
-    study = open_study(settings.storage, settings.study, sampler, _pruner(settings))
+    study = open_study(settings.storage, settings.study, sampler, _pruner(settings), _directions(settings))
     while budget.claim():
         trial = study.ask()
         try:
@@ -287,13 +303,14 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
 
     def on_epoch(stats: EpochStats) -> None:
         history.append(stats.val_acc)
-        trial.report(stats.val_acc, stats.epoch)
         trial.set_user_attr("val_acc_history", history)
         trial.set_user_attr("epochs", len(history))
         trial.set_user_attr("seconds", round(time.monotonic() - trial_start, 3))
         observer.epoch_done(trial.number, stats)
-        if trial.should_prune():
-            raise optuna.TrialPruned()
+        if settings.objective == "accuracy":  # intermediate values and pruning: single objective only
+            trial.report(stats.val_acc, stats.epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
 
     try:
         result = train(model, train_data, val_data, recipe, rules, device, on_epoch)
@@ -309,4 +326,5 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     trial.set_user_attr("status", "complete")
     trial.set_user_attr("seconds", round(result.seconds, 3))
     trial.set_user_attr("weights", str(out / "weights.pt"))
-    return study.tell(trial, result.best_val_acc)
+    values = [result.best_val_acc] + ([report.total_params] if settings.objective == "pareto" else [])
+    return study.tell(trial, values)

@@ -40,8 +40,13 @@ def _storage(url: str, create: bool) -> optuna.storages.BaseStorage:
 def open_study(url: str, name: str, sampler: optuna.samplers.BaseSampler,
                pruner: optuna.pruners.BasePruner, directions: list[str] | None = None) -> optuna.Study:
     """Create the study, or resume it if it exists (new trials are added to it)."""
-    return optuna.create_study(storage=_storage(url, create=True), study_name=name, sampler=sampler,
-                               pruner=pruner, directions=directions or ["maximize"], load_if_exists=True)
+    directions = directions or ["maximize"]
+    study = optuna.create_study(storage=_storage(url, create=True), study_name=name, sampler=sampler,
+                                pruner=pruner, directions=directions, load_if_exists=True)
+    if [d.name.lower() for d in study.directions] != directions:
+        raise NasError(f"study {name!r} already exists with {len(study.directions)} objective(s); pick another "
+                       "--study for a different --objective")
+    return study
 
 
 def load_study(url: str, name: str) -> optuna.Study:

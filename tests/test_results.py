@@ -76,3 +76,38 @@ def test_evaluate_refuses_rule_breakers_and_unknown_trials(study, mnist_dir):
                    "--device", "cpu").exit_code == 1
     missing = run_nas("export", "99", "--study", "s", "--storage", storage, "-o", root / "x.py")
     assert missing.exit_code == 2 and "not a complete trial" in missing.stderr
+
+
+def test_onnx_export_matches_pytorch(study):
+    pytest.importorskip("onnxscript", reason="the ONNX exporter is not installed (pip install 'nas[onnx]')")
+    root, storage = study
+    best = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    result = run_nas("export", best["trial"], "-o", root / "best.py", "--onnx", root / "best.onnx",
+                     "--study", "s", "--storage", storage)
+    assert result.exit_code == 0, result.stderr  # where onnxruntime is installed, outputs matched to 1e-4
+    assert (root / "best.onnx").stat().st_size > 1000
+
+
+def test_pareto_search_marks_the_front_and_report_writes_pngs(mnist_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path}/p.db"
+    result = run_nas("search", "--objective", "pareto", "--trials", "3", "--epochs", "1", "--subset", "2000",
+                     "--val-subset", "1000", "--device", "cpu", "--space", "tiny", "--study", "p",
+                     "--storage", storage, "--results-dir", tmp_path / "results")
+    assert result.exit_code == 0, result.stderr
+    assert len(optuna.load_study(study_name="p", storage=storage).directions) == 2
+    rows = json.loads(run_nas("leaderboard", "--study", "p", "--storage", storage, "--format", "json").stdout)
+    front = [r for r in rows if r["pareto"]]
+    assert front
+    for r in front:  # nothing else is at least as accurate and at least as small, and better in one
+        assert not any(o["val_acc"] >= r["val_acc"] and o["total_params"] <= r["total_params"]
+                       and (o["val_acc"], o["total_params"]) != (r["val_acc"], r["total_params"]) for o in rows)
+
+    same_name = run_nas("search", "--trials", "1", "--epochs", "1", "--subset", "500", "--device", "cpu",
+                        "--study", "p", "--storage", storage)
+    assert same_name.exit_code == 2 and "--objective" in same_name.stderr
+
+    report = run_nas("report", "--study", "p", "--storage", storage, "--out", tmp_path / "plots")
+    assert report.exit_code == 0, report.stderr
+    for name in ("pareto.png", "history.png", "importances.png"):
+        data = (tmp_path / "plots" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
