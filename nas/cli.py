@@ -187,6 +187,9 @@ def search(
                                                    "writing to the same storage. Default: 1 on the CPU, 4 on "
                                                    "a GPU.")] = None,
     results_dir: Annotated[Path, typer.Option(help="Trial weights go to RESULTS_DIR/STUDY/trial_N/.")] = Path("results"),
+    heartbeat: Annotated[int, typer.Option(min=1, help="Seconds between a running trial's heartbeats. A worker "
+                                           "silent for twice this is declared dead: its trial is marked failed "
+                                           "and run again by another worker.")] = 60,
     max_params: MaxParams = 15_000,
     max_epochs: MaxEpochs = 20,
     strict: Strict = False,
@@ -204,7 +207,7 @@ def search(
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
                               device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
                               study=study, seed=seed, sampler=sampler, objective=objective, pruner=pruner, timeout=timeout,
-                              workers=workers,
+                              workers=workers, heartbeat=heartbeat,
                               results_dir=str(results_dir),
                               rules=Rules(max_params=max_params, max_epochs=max_epochs, strict=strict))
     interrupted = False

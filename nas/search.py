@@ -24,7 +24,7 @@ from nas.data import load_train_val
 from nas.errors import NasError
 from nas.rules import Rules, check
 from nas.space import load_space
-from nas.storage import open_study
+from nas.storage import HEARTBEAT_SECONDS, beating, open_study
 from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train
 
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
@@ -50,6 +50,7 @@ class SearchSettings:
     pruner: str = "median"  # or "hyperband", "none"
     timeout: float | None = None  # seconds after which no new trial starts
     workers: int | None = None  # trials at once, in separate processes; None: default_workers(device)
+    heartbeat: int = HEARTBEAT_SECONDS  # seconds between a running trial's heartbeats
     results_dir: str = "results"
     rules: Rules = field(default_factory=Rules)
     max_rejections_per_trial: int = 20  # stop after this × trials rejections: the space does not fit
@@ -180,7 +181,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     device = resolve_device(settings.device)
     workers = settings.workers or default_workers(device)
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
-                       _directions(settings))
+                       _directions(settings), settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
     observer.started(settings, study)
     start = time.monotonic()
@@ -251,11 +252,14 @@ def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
     device = resolve_device(settings.device)
     train_data, val_data = load_train_val(settings.data_dir, settings.subset, settings.val_subset)
     sampler = _sampler(replace(settings, seed=settings.seed + rank))
-    study = open_study(settings.storage, settings.study, sampler, _pruner(settings), _directions(settings))
+    study = open_study(settings.storage, settings.study, sampler, _pruner(settings), _directions(settings),
+                       settings.heartbeat)
     while budget.claim():
+        optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
         trial = study.ask()
         try:
-            finished = _run_trial(study, trial, space, settings, device, train_data, val_data, observer)
+            with beating(study, trial):
+                finished = _run_trial(study, trial, space, settings, device, train_data, val_data, observer)
         except BaseException as exc:  # Ctrl-C or a crash: the trial is not told yet; mark it failed, stop
             trial.set_user_attr("status", "failed")
             trial.set_user_attr("reason", "interrupted" if isinstance(exc, KeyboardInterrupt)

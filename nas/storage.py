@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -10,6 +13,10 @@ import optuna
 from nas.errors import NasError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own views report progress
+# Heartbeats and their retry callback are marked experimental, and Optuna expects them with
+# Study.optimize(); our ask-and-tell loop records the heartbeats itself (see `beating`).
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 
 
 def mask(url: str) -> str:
@@ -21,7 +28,11 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
 
 
-def _storage(url: str, create: bool) -> optuna.storages.BaseStorage:
+HEARTBEAT_SECONDS = 60  # a worker that stops beating for 2× this is declared dead, its trial retried
+MAX_RETRIES = 3  # a trial whose worker died is run again at most this many times
+
+
+def _storage(url: str, create: bool, heartbeat: int | None = None) -> optuna.storages.BaseStorage:
     path = _sqlite_path(url)
     if path is not None:
         if create:
@@ -31,17 +42,24 @@ def _storage(url: str, create: bool) -> optuna.storages.BaseStorage:
     try:
         # SQLite: wait for a lock instead of failing at once when several processes write
         kwargs = {"connect_args": {"timeout": 60}} if path is not None else None
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES) if heartbeat else None
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
+                                          heartbeat_stale_trial_callback=retry)
     except Exception as exc:
         detail = mask(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
         raise NasError(f"cannot open storage {mask(url)}: {detail}; check the --storage URL") from None
 
 
-def open_study(url: str, name: str, sampler: optuna.samplers.BaseSampler,
-               pruner: optuna.pruners.BasePruner, directions: list[str] | None = None) -> optuna.Study:
-    """Create the study, or resume it if it exists (new trials are added to it)."""
+def open_study(url: str, name: str, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner,
+               directions: list[str] | None = None, heartbeat: int | None = HEARTBEAT_SECONDS) -> optuna.Study:
+    """Create the study, or resume it if it exists (new trials are added to it).
+
+    With `heartbeat` seconds, running trials must beat (see `beating`); a trial whose worker
+    died is marked failed by the next worker and queued again with the same parameters.
+    """
     directions = directions or ["maximize"]
-    study = optuna.create_study(storage=_storage(url, create=True), study_name=name, sampler=sampler,
+    study = optuna.create_study(storage=_storage(url, create=True, heartbeat=heartbeat), study_name=name,
+                                sampler=sampler,
                                 pruner=pruner, directions=directions, load_if_exists=True)
     if [d.name.lower() for d in study.directions] != directions:
         raise NasError(f"study {name!r} already exists with {len(study.directions)} objective(s); pick another "
@@ -58,3 +76,32 @@ def load_study(url: str, name: str) -> optuna.Study:
         names = optuna.get_all_study_names(storage)
         known = f"; studies there: {', '.join(names)}" if names else "; it holds no study yet"
         raise NasError(f"no study {name!r} in {mask(url)}{known}; pass --study") from None
+
+
+@contextmanager
+def beating(study: optuna.Study, trial: optuna.Trial):
+    """Record the trial's heartbeat from a background thread while the block runs.
+
+    Optuna's optimize() does this itself; an ask-and-tell loop must. A killed worker stops
+    beating, and `optuna.storages.fail_stale_trials` in any other worker then fails and retries it.
+    """
+    storage = study._storage  # Optuna wraps an RDBStorage in a cache: ask the wrapper, not the type
+    interval = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            storage.record_heartbeat(trial._trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

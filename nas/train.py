@@ -199,8 +199,11 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     train_x, train_y = to_device(train_data, device)
     val = to_device(val_data, device) if val_data is not None else None
     optimizer = _optimizer(model, recipe)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.peak_lr,
-                                                   total_steps=steps * recipe.epochs, pct_start=0.25)
+    total_steps = steps * recipe.epochs
+    # OneCycleLR divides by zero when its warm-up ends on step 0 (0.25 × 4 steps): warm up longer then
+    warmup = 0.25 if total_steps * 0.25 != 1 else 0.3
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.peak_lr, total_steps=total_steps,
+                                                   pct_start=warmup)
 
     history: list[EpochStats] = []
     for epoch in range(1, recipe.epochs + 1):

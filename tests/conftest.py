@@ -44,3 +44,12 @@ def mnist_dir() -> Path:
         pytest.fail(f"MNIST files missing from {root}/MNIST/raw: {', '.join(missing)}; copy them there "
                     "(.ci/run copies them from ../shared/data)")
     return root
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL storage URL (.ci/start-postgres makes one); the test is skipped without it."""
+    url = os.environ.get("NAS_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: run `.ci/start-postgres` as root and export NAS_TEST_POSTGRES_URL")
+    return url

@@ -95,6 +95,16 @@ def test_same_seed_same_numbers_on_cpu(mnist_dir):
     assert other.history[0].train_loss != first.history[0].train_loss
 
 
+@pytest.mark.parametrize("batch_size", [128, 256, 512])
+def test_very_short_runs_train(mnist_dir, batch_size):
+    # 512 images: 4, 2 and 1 steps in all; 4 once crashed the one-cycle schedule
+    torch.manual_seed(0)
+    train_data, val_data = load_train_val(mnist_dir, subset=512, val_subset=500)
+    result = train(load_model(MODELS / "seed_net.py"), train_data, val_data,
+                   Recipe(epochs=1, batch_size=batch_size), device="cpu")
+    assert len(result.history) == 1
+
+
 def test_divergence_stops_with_a_clear_error(mnist_dir):
     with pytest.raises(TrainingDiverged, match="lower the learning rate"):
         _short_run(mnist_dir, lr=1e12, augment=0)

@@ -1,0 +1,112 @@
+"""Scale out and never lose a trial: PostgreSQL, several processes, SIGKILL recovery, bad storage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import optuna
+import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from conftest import ROOT, run_nas
+
+SMALL = ["--epochs", "1", "--subset", "2000", "--val-subset", "1000", "--device", "cpu", "--space", "tiny"]
+
+
+def nas_process(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nas", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/s.db"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_two_processes_share_one_postgres_study(mnist_dir, postgres_url, tmp_path):
+    study = f"pair-{uuid.uuid4().hex[:8]}"
+    # on several machines, give each process its own --seed so they sample different candidates
+    procs = [nas_process("search", "--trials", "3", *SMALL, "--study", study, "--storage", postgres_url,
+                         "--seed", seed, "--results-dir", tmp_path / "results") for seed in (1, 2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and "error" not in err.lower()
+    trials = optuna.load_study(study_name=study, storage=postgres_url).trials
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == 6
+    assert len({t.number for t in trials}) == len(trials)
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == 6  # no candidate twice
+
+
+def _wait_for(study: str, url: str, ready, timeout: float = 240) -> optuna.Study:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            loaded = optuna.load_study(study_name=study, storage=url)
+            if ready(loaded.trials):
+                return loaded
+        except KeyError:  # not created yet
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the worker never reached the state the test waits for")
+
+
+def test_a_killed_worker_loses_nothing_and_its_trial_is_retried(mnist_dir, storage, tmp_path):
+    study = f"kill-{uuid.uuid4().hex[:8]}"
+    common = ["--epochs", "6", "--subset", "3000", "--val-subset", "1000", "--device", "cpu", "--space", "tiny",
+              "--pruner", "none", "--study", study, "--storage", storage, "--heartbeat", "1",
+              "--results-dir", tmp_path / "results"]
+    worker = nas_process("search", "--trials", "5", *common)
+
+    def mid_trial(trials) -> bool:  # one trial finished, and the next has trained an epoch
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        running = [t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get("epochs", 0) >= 1]
+        return len(done) >= 1 and bool(running)
+
+    before = _wait_for(study, storage, mid_trial)
+    worker.send_signal(signal.SIGKILL)
+    worker.communicate(timeout=30)
+    killed = [t for t in optuna.load_study(study_name=study, storage=storage).trials if t.state == TrialState.RUNNING]
+    assert len(killed) == 1
+    finished_before = {t.number for t in before.trials if t.state == TrialState.COMPLETE}
+
+    time.sleep(2.5)  # past the grace period (2 heartbeats): the killed worker is now known dead
+    result = subprocess.run([sys.executable, "-m", "nas", "search", "--trials", "2", *map(str, common)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    trials = optuna.load_study(study_name=study, storage=storage).trials
+    by_number = {t.number: t for t in trials}
+    assert by_number[killed[0].number].state == TrialState.FAIL  # marked failed
+    retries = [t for t in trials if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed[0].number]
+    assert [t.state for t in retries] == [TrialState.COMPLETE]  # and run again, to completion
+    assert retries[0].params == killed[0].params
+    assert finished_before <= {t.number for t in trials if t.state == TrialState.COMPLETE}  # nothing lost
+    assert TrialState.RUNNING not in {t.state for t in trials}
+
+
+@pytest.mark.parametrize("url, secret", [("notadb://user:topsecret1@host/db", "topsecret1"),
+                                         ("postgresql://nas:topsecret2@127.0.0.1:1/nas_test", "topsecret2")])
+def test_bad_or_unreachable_storage_exits_2_without_the_password(url, secret, mnist_dir, tmp_path):
+    for args in (["leaderboard", "--storage", url],
+                 ["search", "--trials", "1", *SMALL, "--storage", url, "--results-dir", tmp_path]):
+        result = run_nas(*args)
+        assert result.exit_code == 2
+        assert len(result.stderr.strip().splitlines()) == 1 and "storage" in result.stderr
+        assert secret not in result.output
+
+
+def test_wrong_password_exits_2_without_the_password(postgres_url, mnist_dir):
+    wrong = postgres_url.replace("nas-test-pw", "not-the-pw-42")
+    assert wrong != postgres_url
+    result = run_nas("leaderboard", "--storage", wrong)
+    assert result.exit_code == 2
+    assert "password authentication failed" in result.stderr and "not-the-pw-42" not in result.output
