@@ -220,7 +220,7 @@ def search(
         rows = leaderboard(storage, study, top=top)
     console.print(leaderboard_table(rows, f"Study {study!r}: top {len(rows)}"))
     if interrupted:
-        err_console.print(Text("interrupted: the running trial is marked failed; finished trials are kept",
+        err_console.print(Text("interrupted: running trials are marked failed; finished trials are kept",
                                style="bold yellow"))
         raise typer.Exit(130)
     note = " (timeout)" if outcome.stop_reason == "timeout" else ""
