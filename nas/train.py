@@ -159,15 +159,15 @@ def _memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
-def _optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+def _optimizer(model: nn.Module, recipe: Recipe, device: torch.device) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
+    # On CUDA one fused kernel updates every parameter: a few launches per step instead of dozens
+    options = {"lr": recipe.peak_lr, "weight_decay": recipe.weight_decay, "fused": device.type == "cuda"}
     if recipe.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=recipe.peak_lr, momentum=0.9, nesterov=True,
-                               weight_decay=recipe.weight_decay)
+        return torch.optim.SGD(params, momentum=0.9, nesterov=True, **options)
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, lr=recipe.peak_lr, weight_decay=recipe.weight_decay)
-    return torch.optim.AdamW(params, lr=recipe.peak_lr, weight_decay=recipe.weight_decay)
-
+        return torch.optim.Adam(params, **options)
+    return torch.optim.AdamW(params, **options)
 
 def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: Recipe = Recipe(),
           rules: Rules = Rules(), device: str | torch.device = "auto",
@@ -198,7 +198,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     model.to(device, memory_format=_memory_format(device))
     train_x, train_y = to_device(train_data, device)
     val = to_device(val_data, device) if val_data is not None else None
-    optimizer = _optimizer(model, recipe)
+    optimizer = _optimizer(model, recipe, device)
     total_steps = steps * recipe.epochs
     # OneCycleLR divides by zero when its warm-up ends on step 0 (0.25 × 4 steps): warm up longer then
     warmup = 0.25 if total_steps * 0.25 != 1 else 0.3

@@ -105,6 +105,13 @@ def test_very_short_runs_train(mnist_dir, batch_size):
     assert len(result.history) == 1
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_adam_and_adamw_train(mnist_dir, optimizer):
+    result = _short_run(mnist_dir, optimizer=optimizer)
+    assert result.recipe.optimizer == optimizer and result.recipe.lr == 0.01
+    assert result.history[0].train_loss < 2.3  # below chance: it learned something in 8 steps
+
+
 def test_divergence_stops_with_a_clear_error(mnist_dir):
     with pytest.raises(TrainingDiverged, match="lower the learning rate"):
         _short_run(mnist_dir, lr=1e12, augment=0)
