@@ -64,7 +64,7 @@ Strict = Annotated[bool, typer.Option("--strict", help="Also forbid the affine s
 ModelName = Annotated[Optional[str], typer.Option(
     "--name", help="Attribute to use: an nn.Module instance, an nn.Module subclass, or a zero-argument function "
                    "returning a module. Default: build_model(), else `model`, else the file's single nn.Module "
-                   "subclass.")]
+                   "subclass that takes no arguments.")]
 ModelFile = Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
 Epochs = Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")]

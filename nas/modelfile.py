@@ -1,7 +1,7 @@
 """Load a model from a user's Python file.
 
 Lookup without --name: a `build_model()` function, else a module-level `model` instance,
-else the single nn.Module subclass defined in the file.
+else the single nn.Module subclass defined in the file that can be built with no arguments.
 """
 
 from __future__ import annotations
@@ -77,9 +77,19 @@ def find_candidates(module: ModuleType) -> list[str]:
         return ["build_model"]
     if isinstance(getattr(module, "model", None), nn.Module):
         return ["model"]
-    return [name for name, obj in vars(module).items()
-            if inspect.isclass(obj) and issubclass(obj, nn.Module)
-            and obj.__module__ == module.__name__]
+    classes = [name for name, obj in vars(module).items()
+               if inspect.isclass(obj) and issubclass(obj, nn.Module) and obj.__module__ == module.__name__]
+    # helper blocks that need arguments (Block(c_in, c_out)) cannot be the model: leave them out
+    buildable = [name for name in classes if _no_arguments(getattr(module, name))]
+    return buildable or classes  # none buildable: report the classes, and the build error names why
+
+
+def _no_arguments(cls: type) -> bool:
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
 
 
 def load_model(path: str | Path, name: str | None = None) -> nn.Module:

@@ -159,8 +159,11 @@ class _Tracer(TorchFunctionMode):
                     self._tag(t, LEARNED)
             return out
         x, info = acts[0]
-        if len(acts) > 1:  # e.g. a residual sum: the widest view wins
-            x, info = max(acts, key=lambda a: (a[1].is_global, max(a[1].size, default=0)))
+        if len(acts) > 1:
+            # x * gate (a broadcast SE gate): follow the operand shaped like the output; among those
+            # (a residual sum), the widest view wins
+            shaped = [a for a in acts if outputs and a[0].shape == outputs[0].shape] or acts
+            x, info = max(shaped, key=lambda a: (a[1].is_global, max(a[1].size, default=0)))
 
         if name in CONV_OPS:
             info = self._conv(name, x, info, args, kwargs, outputs)

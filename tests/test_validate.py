@@ -173,3 +173,11 @@ def test_cli_defaults_are_the_library_defaults():
                     assert str(defaults[f.name]) == str(getattr(obj, f.name)), (command, f.name)
     search = {p.name: p.default for p in commands["search"].params}
     assert (search["trials"], search["epochs"], search["storage"]) == (50, 20, SearchSettings().storage)
+
+
+def test_helper_blocks_with_arguments_are_not_candidates_and_gates_keep_the_local_view():
+    code, report = run_json("validate", MODELS / "se_blocks.py")
+    assert code == 0 and report["ok"]
+    convs = [layer["receptive_field"] for layer in report["layers"] if layer["type"] == "Conv2d"]
+    assert convs == [3, "global", "global", 8, 12, 16, 20, "global"]
+    assert report["receptive_field"] == 20
