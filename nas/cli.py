@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from nas import __version__
-from nas.errors import NasError
+from nas.errors import NasError, RulesBroken
 
 app = typer.Typer(help="Search, train and check tiny bias-free, FC-free CNNs for MNIST under hard rules.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -24,9 +24,17 @@ _debug = False
 
 @contextmanager
 def user_errors():
-    """Turn a NasError into one line on stderr and exit 2; --debug shows the traceback."""
+    """A NasError: one line on stderr, exit 2. A model that breaks the rules: its verdict, exit 1.
+
+    --debug shows the traceback instead of the line.
+    """
     try:
         yield
+    except RulesBroken as exc:
+        from nas.render import verdict
+
+        err_console.print(verdict(exc.report))
+        raise typer.Exit(1)
     except NasError as exc:
         if _debug:
             raise
@@ -136,7 +144,7 @@ def train(
     from nas import render
     from nas.data import load_train_val
     from nas.modelfile import load_model
-    from nas.rules import Rules, RulesBroken
+    from nas.rules import Rules
     from nas.train import Recipe, save_run
     from nas.train import train as run_training
 
@@ -149,11 +157,7 @@ def train(
         model = load_model(model_file, name)
         train_data, val_data = load_train_val(data_dir, subset, val_subset)
         with render.epoch_progress(err_console, epochs) as on_epoch:
-            try:
-                result = run_training(model, train_data, val_data, recipe, rules, device, on_epoch)
-            except RulesBroken as exc:
-                err_console.print(render.verdict(exc.report))
-                raise typer.Exit(1)
+            result = run_training(model, train_data, val_data, recipe, rules, device, on_epoch)
         if out is not None:
             save_run(out, model, result, model_file, extra={"name": name})
     if as_json:
@@ -292,25 +296,20 @@ def evaluate(
 
     The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc.
     """
-    from nas import render
     from nas.evaluate import evaluate_model, evaluate_trial
     from nas.modelfile import load_model
-    from nas.rules import Rules, RulesBroken
+    from nas.rules import Rules
     from nas.train import Recipe
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     data = str(data_dir) if data_dir else None
     with user_errors():
-        try:
-            if target.isdigit():
-                result = evaluate_trial(storage, study, int(target), seeds, epochs, rules, device, data, subset)
-            else:
-                load_model(target, name)  # a broken file fails here, before any data is loaded
-                result = evaluate_model(lambda: load_model(target, name), Recipe(epochs=epochs or 20), seeds,
-                                        target, rules, device, data, subset)
-        except RulesBroken as exc:
-            err_console.print(render.verdict(exc.report))
-            raise typer.Exit(1)
+        if target.isdigit():
+            result = evaluate_trial(storage, study, int(target), seeds, epochs, rules, device, data, subset)
+        else:
+            load_model(target, name)  # a broken file fails here, before any data is loaded
+            result = evaluate_model(lambda: load_model(target, name), Recipe(epochs=epochs or 20), seeds,
+                                    target, rules, device, data, subset)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return

@@ -1,4 +1,4 @@
-"""The one error type users see as a message rather than a traceback."""
+"""The errors users see as a message or a verdict rather than a traceback."""
 
 
 class NasError(Exception):
@@ -6,3 +6,12 @@ class NasError(Exception):
 
     The message says what is wrong and what to do about it.
     """
+
+
+class RulesBroken(Exception):
+    """A model that breaks the rules was about to be trained. The CLI prints the verdict and exits 1."""
+
+    def __init__(self, report):
+        self.report = report  # a nas.rules.Report
+        rules = ", ".join(sorted({v.rule for v in report.violations}))
+        super().__init__(f"the model breaks the rules ({rules}); it was not trained")

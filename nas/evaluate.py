@@ -14,8 +14,10 @@ from typing import Callable
 import torch
 from torch import nn
 
+from nas.arch import build
 from nas.data import load_all_train, load_test
 from nas.errors import NasError
+from nas.results import complete_trial, evaluation_key
 from nas.rules import Rules
 from nas.train import Recipe, evaluate, resolve_device, to_device, train
 
@@ -71,9 +73,6 @@ def evaluate_trial(storage: str, study: str, number: int, seeds: int, epochs: in
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
                    subset: int | None = None) -> Evaluation:
     """Evaluate a search trial's architecture and recipe; store the figures with its study."""
-    from nas.arch import build
-    from nas.results import complete_trial, evaluation_key
-
     loaded, trial = complete_trial(storage, study, number)
     attrs = trial.user_attrs
     recipe = Recipe(**attrs["recipe"])

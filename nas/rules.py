@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from nas.errors import NasError
+from nas.errors import NasError, RulesBroken
 from nas.trace import Layer, Trace, running_stats, trace
 
 FC_TYPES = (nn.Linear, nn.Bilinear)  # nn.LazyLinear is an nn.Linear
@@ -174,15 +174,6 @@ def check(model: nn.Module, rules: Rules = Rules()) -> Report:
     return Report(total_params=total, trainable_params=trainable, non_trainable_params=non_trainable,
                   macs=traced.macs, receptive_field=traced.receptive_field, violations=list(unique.values()),
                   layers=traced.layers, max_params=rules.max_params)
-
-
-class RulesBroken(Exception):
-    """A model that breaks the rules was about to be trained. The CLI exits 1."""
-
-    def __init__(self, report: Report):
-        self.report = report
-        rules = ", ".join(sorted({v.rule for v in report.violations}))
-        super().__init__(f"the model breaks the rules ({rules}); it was not trained")
 
 
 def require(model: nn.Module, rules: Rules = Rules()) -> Report:

@@ -126,7 +126,7 @@ class Budget:
     is rejected. Backed by multiprocessing values, so it works within one process and across many.
     """
 
-    def __init__(self, trials: int, max_rejected: int, timeout: float | None, ctx=multiprocessing):
+    def __init__(self, trials: int, max_rejected: int, timeout: float | None, ctx):
         self.lock = ctx.Lock()
         self.trials, self.max_rejected = trials, max_rejected
         self.deadline = None if timeout is None else time.time() + timeout
@@ -186,8 +186,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     observer.started(settings, study)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
-    budget = Budget(settings.trials, settings.max_rejections_per_trial * settings.trials, settings.timeout,
-                    ctx if workers > 1 else multiprocessing)
+    budget = Budget(settings.trials, settings.max_rejections_per_trial * settings.trials, settings.timeout, ctx)
     if workers == 1:
         search_worker(settings, budget, observer=observer)
     else:
@@ -270,6 +269,7 @@ def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
         if finished is not None:
             observer.trial_finished(finished)
 
+
 def _run_trial(study, trial, space, settings, device, train_data, val_data,
                observer) -> optuna.trial.FrozenTrial | None:
     """Check one candidate, then train it. None when it was rejected before training.
@@ -278,9 +278,9 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     """
     rules = settings.rules
     candidate = space.suggest(trial, rules)
-    arch = candidate["arch"]
+    arch, arch_str = candidate["arch"], arch_string(candidate["arch"])
     recipe = Recipe(epochs=settings.epochs, seed=settings.seed, **candidate.get("recipe", {}))
-    for key, value in {"space": space.name, "arch": arch, "arch_string": arch_string(arch),
+    for key, value in {"space": space.name, "arch": arch, "arch_string": arch_str,
                        "recipe": asdict(recipe), "seed": settings.seed, "device": str(device)}.items():
         trial.set_user_attr(key, value)
 
@@ -301,7 +301,7 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
         observer.rejected(trial.number, reason)
         return None
 
-    observer.trial_started(trial.number, arch_string(arch), report.total_params, settings.epochs)
+    observer.trial_started(trial.number, arch_str, report.total_params, settings.epochs)
     history: list[float] = []
     trial_start = time.monotonic()
 
