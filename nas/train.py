@@ -4,8 +4,10 @@ The search runs every trial through `train()`, so it is built for speed and hone
 - the data lives on the device as one tensor; batches are taken by index;
 - augmentation (random rotation and translation) runs on whole batches on the device;
 - loss and accuracy accumulate on the device: one host sync per epoch, not per step;
-- on CUDA, bf16 autocast and channels_last; on the CPU, float32 (bf16 autocast measured 5.5×
-  slower there). Otherwise one code path.
+- on CUDA, bf16 autocast and channels_last, and the whole train step (batch gather,
+  augmentation, forward, backward, optimizer) captured once as a CUDA graph and replayed;
+  on the CPU, float32 (bf16 autocast measured 5.5× slower there) and the same step called
+  directly. Otherwise one code path.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -36,9 +39,9 @@ EVAL_BATCH = {"cuda": 10_000, "cpu": 500}
 
 @dataclass
 class Recipe:
-    """How to train. Default: SGD with Nesterov momentum and a one-cycle schedule (the anchor's
-    recipe family; on the CPU these defaults gave the 14,770-param reference net 99.47% test
-    accuracy in 20 epochs, benchmarks/results/train-cpu.md)."""
+    """How to train. Default: SGD with Nesterov momentum 0.9 and a one-cycle learning rate
+    (the anchor's recipe family; see benchmarks/results/train-cpu.md for what these defaults
+    reach with the 14,770-param reference net)."""
 
     epochs: int = 20  # the rules' limit
     batch_size: int = 128
@@ -79,6 +82,7 @@ class TrainResult:
     device: str
     seconds: float  # the whole call, moving the data to the device included
     recipe: Recipe = field(default_factory=Recipe)
+    cuda_graph: bool = False  # whether the train step ran as a captured CUDA graph
 
     @property
     def val_acc(self) -> float | None:
@@ -93,7 +97,7 @@ class TrainResult:
         return {"val_acc": last.val_acc, "best_val_acc": self.best_val_acc, "val_loss": last.val_loss,
                 "train_acc": last.train_acc, "epochs": len(self.history), "seconds": self.seconds,
                 "total_params": self.total_params, "device": self.device,
-                "recipe": asdict(self.recipe), "history": [asdict(e) for e in self.history]}
+                "recipe": asdict(self.recipe), "cuda_graph": self.cuda_graph, "history": [asdict(e) for e in self.history]}
 
 
 class TrainingDiverged(NasError):
@@ -121,12 +125,12 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     return (x - MEAN) / STD
 
 
-def augment(x: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
+def augment(x: torch.Tensor, strength: float) -> torch.Tensor:
     """Random rotation (±10°·strength) and translation (±10%·strength) of a whole batch at once."""
     b = x.shape[0]
-    angle = (torch.rand(b, device=x.device, generator=generator) * 2 - 1) * math.radians(10) * strength
+    angle = (torch.rand(b, device=x.device) * 2 - 1) * math.radians(10) * strength
     # affine_grid works in [-1, 1] coordinates: 10% of the width is 0.2
-    shift = (torch.rand(b, 2, device=x.device, generator=generator) * 2 - 1) * 0.2 * strength
+    shift = (torch.rand(b, 2, device=x.device) * 2 - 1) * 0.2 * strength
     cos, sin = angle.cos(), angle.sin()
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
                          torch.stack([sin, cos, shift[:, 1]], 1)], 1)
@@ -135,7 +139,8 @@ def augment(x: torch.Tensor, strength: float, generator: torch.Generator) -> tor
 
 
 def _autocast(device: torch.device):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    # No cast cache: a captured graph must recast the weights it updates on every replay
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda", cache_enabled=False)
 
 
 @torch.no_grad()
@@ -161,25 +166,98 @@ def _memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
-def _optimizer(model: nn.Module, recipe: Recipe, device: torch.device) -> torch.optim.Optimizer:
+def one_cycle(peak_lr: float, total_steps: int, warmup: float = 0.25) -> torch.Tensor:
+    """The learning rate of every step: a cosine rise from peak/25 to the peak over the first
+    `warmup` of the steps, then a cosine fall to peak/250,000 (OneCycleLR's defaults).
+
+    A table rather than a scheduler, so that a captured CUDA graph can read each step's rate
+    from the device."""
+    initial, final = peak_lr / 25, peak_lr / 25 / 1e4
+    rise_end = max(warmup * total_steps - 1, 1.0)  # at least one step: a 4-step run must not divide by 0
+    fall_steps = max(total_steps - 1 - rise_end, 1.0)
+    t = torch.arange(total_steps, dtype=torch.float64)
+
+    def cosine(start: float, end: float, progress: torch.Tensor) -> torch.Tensor:
+        return end + (start - end) / 2 * (1 + torch.cos(math.pi * progress))
+
+    rates = torch.where(t <= rise_end, cosine(initial, peak_lr, t / rise_end),
+                        cosine(peak_lr, final, (t - rise_end) / fall_steps))
+    return rates.float()
+
+
+def _optimizer(model: nn.Module, recipe: Recipe, lr: torch.Tensor) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
-    # On CUDA one fused kernel updates every parameter: a few launches per step instead of dozens
-    options = {"lr": recipe.peak_lr, "weight_decay": recipe.weight_decay, "fused": device.type == "cuda"}
+    on_cuda = lr.device.type == "cuda"
+    # On CUDA one fused kernel updates every parameter: a few launches per step instead of dozens.
+    # The rate is a device tensor that the step itself sets, so the step can be graph-captured.
+    options = {"lr": lr, "weight_decay": recipe.weight_decay, "fused": on_cuda}
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(params, momentum=0.9, nesterov=True, **options)
-    if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, **options)
-    return torch.optim.AdamW(params, **options)
+    optimizer_class = torch.optim.Adam if recipe.optimizer == "adam" else torch.optim.AdamW
+    return optimizer_class(params, capturable=on_cuda, **options)
+
+
+class _StepRunner:
+    """Runs the train step. On the CPU, or with graphs off, it calls the step. On CUDA it calls
+    it for a few warm-up steps on a side stream (as CUDA graph capture needs), then captures it
+    once and replays the graph: one launch per step instead of hundreds, where launches and
+    Python, not arithmetic, bound a net this small. A model whose forward cannot be captured
+    (a host sync, say) falls back to calling the step, with a warning."""
+
+    WARMUP_STEPS = 3
+
+    def __init__(self, step: Callable[[], None], optimizer: torch.optim.Optimizer, capture: bool):
+        self.step, self.optimizer = step, optimizer
+        self.side_stream = torch.cuda.Stream() if capture else None
+        self.warmed_up = 0
+        self.graph: torch.cuda.CUDAGraph | None = None
+
+    @property
+    def captured(self) -> bool:
+        return self.graph is not None
+
+    def __call__(self) -> None:
+        if self.graph is not None:
+            self.graph.replay()
+        elif self.side_stream is None:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step()
+        elif self.warmed_up < self.WARMUP_STEPS:
+            self.side_stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.side_stream):
+                self.optimizer.zero_grad(set_to_none=True)
+                self.step()
+            torch.cuda.current_stream().wait_stream(self.side_stream)
+            self.warmed_up += 1
+        else:
+            self._capture()
+            self()
+
+    def _capture(self) -> None:
+        graph = torch.cuda.CUDAGraph()
+        # Gradients are allocated inside the graph: each replay's backward writes them afresh
+        self.optimizer.zero_grad(set_to_none=True)
+        try:
+            with torch.cuda.graph(graph):
+                self.step()  # recorded, not run: replay runs it
+        except RuntimeError as error:
+            torch.cuda.synchronize()
+            warnings.warn(f"this model's train step could not be captured as a CUDA graph "
+                          f"({str(error).splitlines()[0]}); training it without one, more slowly")
+            self.side_stream = None
+            return
+        self.graph = graph
 
 
 def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: Recipe = Recipe(),
           rules: Rules = Rules(), device: str | torch.device = "auto",
-          on_epoch: Callable[[EpochStats], None] | None = None) -> TrainResult:
+          on_epoch: Callable[[EpochStats], None] | None = None, cuda_graph: bool = True) -> TrainResult:
     """Train `model` in place under `rules`, validating after every epoch (unless val_data is None).
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
-    (the search prunes that way). Raises TrainingDiverged on a NaN or infinite loss.
+    (the search prunes that way). Raises TrainingDiverged on a NaN or infinite loss. On CUDA the
+    train step runs as one captured CUDA graph unless `cuda_graph` is False.
     """
     start = time.perf_counter()
     recipe = replace(recipe, lr=recipe.peak_lr)  # record the learning rate actually used
@@ -192,8 +270,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
                        f"(have {n:,}); lower it or raise --subset")
     steps = n // batch  # whole batches only: every step has the same shape
 
-    torch.manual_seed(recipe.seed)
-    generator = torch.Generator(device=device).manual_seed(recipe.seed)
+    torch.manual_seed(recipe.seed)  # the default generators: the only ones a CUDA graph replays
     if recipe.dropout is not None:
         for module in model.modules():
             if isinstance(module, nn.modules.dropout._DropoutNd):
@@ -201,37 +278,47 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     model.to(device, memory_format=_memory_format(device))
     train_x, train_y = to_device(train_data, device)
     val = to_device(val_data, device) if val_data is not None else None
-    optimizer = _optimizer(model, recipe, device)
-    total_steps = steps * recipe.epochs
-    # OneCycleLR divides by zero when its warm-up ends on step 0 (0.25 × 4 steps): warm up longer then
-    warmup = 0.25 if total_steps * 0.25 != 1 else 0.3
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.peak_lr, total_steps=total_steps,
-                                                   pct_start=warmup)
 
+    # Everything the step reads or writes lives in a fixed device tensor, updated by the step
+    # itself: the step counter, the learning rate, this epoch's order, the epoch's sums.
+    rates = one_cycle(recipe.peak_lr, steps * recipe.epochs).to(device)
+    step_number = torch.zeros(1, dtype=torch.long, device=device)
+    lr = rates[:1].clone()
+    optimizer = _optimizer(model, recipe, lr)
+    order = torch.empty(n, dtype=torch.long, device=device)
+    offsets = torch.arange(batch, device=device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+
+    def train_step() -> None:
+        idx = order.index_select(0, step_number % steps * batch + offsets)
+        x = train_x.index_select(0, idx)
+        if recipe.augment > 0:
+            x = augment(x, recipe.augment)
+        x = normalize(x).contiguous(memory_format=_memory_format(device))
+        y = train_y.index_select(0, idx)
+        with _autocast(device):
+            logits = model(x).float()
+        loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+        loss.backward()
+        lr.copy_(rates.index_select(0, step_number))
+        optimizer.step()
+        step_number.add_(1)
+        loss_sum.add_(loss.detach())
+        correct.add_((logits.argmax(1) == y).sum())
+
+    run_step = _StepRunner(train_step, optimizer, capture=cuda_graph and device.type == "cuda"
+                           and steps > _StepRunner.WARMUP_STEPS)
     history: list[EpochStats] = []
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         model.train()
-        order = torch.randperm(n, device=device, generator=generator)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        for step in range(steps):
-            idx = order[step * batch:(step + 1) * batch]
-            x = train_x[idx]
-            if recipe.augment > 0:
-                x = augment(x, recipe.augment, generator)
-            x = normalize(x).contiguous(memory_format=_memory_format(device))
-            y = train_y[idx]
-            with _autocast(device):
-                logits = model(x).float()
-            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.detach()
-            correct += (logits.argmax(1) == y).sum()
+        order.copy_(torch.randperm(n, device=device))
+        for _ in range(steps):
+            run_step()
         loss_total, right = torch.stack([loss_sum, correct.float()]).tolist()  # the epoch's one host sync
+        loss_sum.zero_()
+        correct.zero_()
         train_loss = loss_total / steps
         train_seconds = time.perf_counter() - epoch_start
         if not math.isfinite(train_loss):
@@ -245,7 +332,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         if on_epoch is not None:
             on_epoch(stats)
     return TrainResult(history=history, total_params=report.total_params, device=str(device),
-                       seconds=time.perf_counter() - start, recipe=recipe)
+                       seconds=time.perf_counter() - start, recipe=recipe, cuda_graph=run_step.captured)
 
 
 def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,

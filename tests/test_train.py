@@ -14,7 +14,7 @@ from conftest import MODELS, ROOT, run_nas
 from nas.data import load_train_val
 from nas.modelfile import load_model
 from nas.rules import RulesBroken
-from nas.train import Recipe, TrainingDiverged, evaluate, to_device, train
+from nas.train import Recipe, TrainingDiverged, evaluate, one_cycle, to_device, train
 
 
 def test_train_reaches_95_percent_and_its_weights_reload(mnist_dir, tmp_path):
@@ -26,6 +26,7 @@ def test_train_reaches_95_percent_and_its_weights_reload(mnist_dir, tmp_path):
     assert metrics["val_acc"] >= 0.95
     assert metrics["epochs"] == 2 and len(metrics["history"]) == 2
     assert metrics["total_params"] == 14_770
+    assert metrics["cuda_graph"] is False  # the CPU calls the step; only CUDA captures it
     for key in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_seconds", "seconds"):
         assert key in metrics["history"][0]
 
@@ -110,6 +111,21 @@ def test_adam_and_adamw_train(mnist_dir, optimizer):
     result = _short_run(mnist_dir, optimizer=optimizer)
     assert result.recipe.optimizer == optimizer and result.recipe.lr == 0.01
     assert result.history[0].train_loss < 2.3  # below chance: it learned something in 8 steps
+
+
+@pytest.mark.parametrize("total_steps", [8, 390, 7800])
+def test_learning_rate_table_is_torchs_one_cycle(total_steps):
+    # The table replaces OneCycleLR so that a CUDA graph can read it; it must be the same schedule
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=0.2)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.2, total_steps=total_steps,
+                                                   pct_start=0.25, cycle_momentum=False)
+    expected = []
+    for _ in range(total_steps):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert one_cycle(0.2, total_steps).tolist() == pytest.approx(expected, rel=1e-6)
 
 
 def test_divergence_stops_with_a_clear_error(mnist_dir):
