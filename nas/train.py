@@ -2,7 +2,8 @@
 
 The search runs every trial through `train()`, so it is built for speed and honesty:
 - the data lives on the device as one tensor; batches are taken by index;
-- augmentation (random rotation and translation) runs on whole batches on the device;
+- augmentation (random rotation and translation) runs on the device, once per epoch on the
+  whole shuffled training set: each image gets its own random transform every epoch;
 - loss and accuracy accumulate on the device: one host sync per epoch, not per step;
 - on CUDA, bf16 autocast and channels_last, and the whole train step (batch gather,
   augmentation, forward, backward, optimizer) captured once as a CUDA graph and replayed;
@@ -280,23 +281,21 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     val = to_device(val_data, device) if val_data is not None else None
 
     # Everything the step reads or writes lives in a fixed device tensor, updated by the step
-    # itself: the step counter, the learning rate, this epoch's order, the epoch's sums.
+    # itself: the step counter, the learning rate, this epoch's images, the epoch's sums.
     rates = one_cycle(recipe.peak_lr, steps * recipe.epochs).to(device)
     step_number = torch.zeros(1, dtype=torch.long, device=device)
     lr = rates[:1].clone()
     optimizer = _optimizer(model, recipe, lr)
-    order = torch.empty(n, dtype=torch.long, device=device)
+    epoch_x = torch.empty_like(train_x, memory_format=_memory_format(device))
+    epoch_y = torch.empty_like(train_y)
     offsets = torch.arange(batch, device=device)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
 
     def train_step() -> None:
-        idx = order.index_select(0, step_number % steps * batch + offsets)
-        x = train_x.index_select(0, idx)
-        if recipe.augment > 0:
-            x = augment(x, recipe.augment)
-        x = normalize(x).contiguous(memory_format=_memory_format(device))
-        y = train_y.index_select(0, idx)
+        rows = step_number % steps * batch + offsets  # this step's batch of the epoch's images
+        x = epoch_x.index_select(0, rows).contiguous(memory_format=_memory_format(device))
+        y = epoch_y.index_select(0, rows)
         with _autocast(device):
             logits = model(x).float()
         loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
@@ -313,7 +312,12 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         model.train()
-        order.copy_(torch.randperm(n, device=device))
+        # The epoch's images shuffled, augmented and normalized in one pass: a few large
+        # kernels per epoch rather than a dozen small ones in every step
+        order = torch.randperm(n, device=device)
+        images = train_x[order]
+        epoch_x.copy_(normalize(augment(images, recipe.augment) if recipe.augment > 0 else images))
+        epoch_y.copy_(train_y[order])
         for _ in range(steps):
             run_step()
         loss_total, right = torch.stack([loss_sum, correct.float()]).tolist()  # the epoch's one host sync
