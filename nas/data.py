@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
+import math
 import os
+import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +31,28 @@ def data_dir(explicit: str | Path | None = None) -> Path:
     return Path(explicit or os.environ.get("NAS_DATA_DIR") or "data")
 
 
+def _read_idx(raw: Path, name: str) -> torch.Tensor | None:
+    """One IDX file (MNIST's format: a magic number, big-endian dimensions, then uint8 data),
+    read from NAME or NAME.gz; None when neither exists."""
+    for path, opener in ((raw / name, open), (raw / f"{name}.gz", gzip.open)):
+        if path.exists():
+            with opener(path, "rb") as f:
+                data = bytearray(f.read())
+            ndim = data[3]
+            dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+            if len(data) != 4 + 4 * ndim + math.prod(dims):
+                raise NasError(f"{path} is damaged ({len(data):,} bytes for shape {dims}); copy it again")
+            return torch.frombuffer(data, dtype=torch.uint8, offset=4 + 4 * ndim).view(*dims)
+    return None
+
+
 @functools.lru_cache(maxsize=4)
 def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    prefix = "train" if train else "t10k"
+    raw = root / "MNIST" / "raw"
+    images, labels = _read_idx(raw, f"{prefix}-images-idx3-ubyte"), _read_idx(raw, f"{prefix}-labels-idx1-ubyte")
+    if images is not None and labels is not None:  # read directly: importing torchvision costs a second
+        return images, labels.long()
     import torchvision
 
     try:
@@ -37,7 +60,7 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         with contextlib.redirect_stdout(sys.stderr):
             ds = torchvision.datasets.MNIST(str(root), train=train, download=True)
     except Exception as exc:
-        raise NasError(f"MNIST is not in {root / 'MNIST' / 'raw'} and could not be downloaded "
+        raise NasError(f"MNIST is not in {raw} and could not be downloaded "
                        f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there, or pass "
                        "--data-dir / set NAS_DATA_DIR") from exc
     return ds.data, ds.targets

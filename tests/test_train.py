@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -149,3 +150,30 @@ def test_split_is_fixed_and_disjoint(mnist_dir):
     train_rows = {bytes(img.flatten().numpy()) for img in train_a.images[:5000]}
     assert not any(bytes(img.flatten().numpy()) in train_rows for img in val_a.images[:2000])
     assert len(load_train_val(mnist_dir, subset=1000)[0]) == 1000
+
+
+def test_mnist_is_read_as_torchvision_reads_it(mnist_dir, tmp_path):
+    import torchvision
+
+    from nas.data import load_test
+    theirs = torchvision.datasets.MNIST(str(mnist_dir), train=False)
+    ours = load_test(mnist_dir)
+    assert torch.equal(ours.images, theirs.data) and torch.equal(ours.labels, theirs.targets)
+    # the compressed files alone (as .ci/run copies them) read the same
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (raw / name).write_bytes((mnist_dir / "MNIST" / "raw" / name).read_bytes())
+    assert torch.equal(load_test(tmp_path).images, theirs.data)
+
+
+def test_a_damaged_data_file_exits_2_with_one_line(mnist_dir, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        source = mnist_dir / "MNIST" / "raw" / name
+        data = source.read_bytes() if source.exists() else gzip.open(f"{source}.gz").read()
+        (raw / name).write_bytes(data[:len(data) // 2] if "images" in name else data)
+    result = run_nas("train", MODELS / "seed_net.py", "--epochs", "1", "--data-dir", tmp_path, "--device", "cpu")
+    assert result.exit_code == 2
+    assert "is damaged" in result.stderr and len(result.stderr.strip().splitlines()) == 1
