@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -155,9 +153,9 @@ def export_onnx(model: torch.nn.Module, path: str | Path, tolerance: float = 1e-
     except ImportError:
         raise NasError("--onnx needs the onnx and onnxscript packages: pip install 'nas[onnx]'") from None
     example = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    with contextlib.redirect_stdout(sys.stderr):  # the exporter reports progress on stdout
-        torch.onnx.export(model, (example,), str(path), input_names=["images"], output_names=["logits"],
-                          dynamic_shapes=({0: torch.export.Dim("batch")},))  # any batch size
+    torch.onnx.export(model, (example,), str(path), input_names=["images"], output_names=["logits"],
+                      dynamic_shapes=({0: torch.export.Dim("batch")},),  # any batch size
+                      verbose=False)  # no progress lines: the command prints what it wrote
     try:
         import onnxruntime
     except ImportError:
