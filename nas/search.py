@@ -307,17 +307,19 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
 
     def on_epoch(stats: EpochStats) -> None:
         history.append(stats.val_acc)
-        trial.set_user_attr("val_acc_history", history)
-        trial.set_user_attr("epochs", len(history))
-        trial.set_user_attr("seconds", round(time.monotonic() - trial_start, 3))
         observer.epoch_done(trial.number, stats)
         if settings.objective == "accuracy":  # intermediate values and pruning: single objective only
-            trial.report(stats.val_acc, stats.epoch)
+            trial.report(stats.val_acc, stats.epoch)  # the one storage write per epoch
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
     try:
-        result = train(model, train_data, val_data, recipe, rules, device, on_epoch)
+        try:
+            result = train(model, train_data, val_data, recipe, rules, device, on_epoch)
+        finally:  # once, however training ends, and before any tell: workers share the storage's lock
+            for key, value in {"val_acc_history": history, "epochs": len(history),
+                               "seconds": round(time.monotonic() - trial_start, 3)}.items():
+                trial.set_user_attr(key, value)
     except optuna.TrialPruned:
         trial.set_user_attr("status", "pruned")
         return study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -328,7 +330,6 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     out = Path(settings.results_dir) / settings.study / f"trial_{trial.number}"
     save_run(out, model, result, extra={"trial": trial.number, "arch": arch})
     trial.set_user_attr("status", "complete")
-    trial.set_user_attr("seconds", round(result.seconds, 3))
     trial.set_user_attr("weights", str(out / "weights.pt"))
     values = [result.best_val_acc] + ([report.total_params] if settings.objective == "pareto" else [])
     return study.tell(trial, values)

@@ -69,7 +69,7 @@ def test_a_killed_worker_loses_nothing_and_its_trial_is_retried(mnist_dir, stora
 
     def mid_trial(trials) -> bool:  # one trial finished, and the next has trained an epoch
         done = [t for t in trials if t.state == TrialState.COMPLETE]
-        running = [t for t in trials if t.state == TrialState.RUNNING and t.user_attrs.get("epochs", 0) >= 1]
+        running = [t for t in trials if t.state == TrialState.RUNNING and t.intermediate_values]
         return len(done) >= 1 and bool(running)
 
     before = _wait_for(study, storage, mid_trial)
