@@ -38,11 +38,13 @@ def _read_idx(raw: Path, name: str) -> torch.Tensor | None:
         if path.exists():
             with opener(path, "rb") as f:
                 data = bytearray(f.read())
-            ndim = data[3]
-            dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-            if len(data) != 4 + 4 * ndim + math.prod(dims):
-                raise NasError(f"{path} is damaged ({len(data):,} bytes for shape {dims}); copy it again")
-            return torch.frombuffer(data, dtype=torch.uint8, offset=4 + 4 * ndim).view(*dims)
+            ndim = data[3] if len(data) >= 4 else 0
+            header = 4 + 4 * ndim
+            dims = struct.unpack(f">{ndim}I", data[4:header]) if len(data) >= header else ()
+            if not dims or len(data) != header + math.prod(dims):
+                raise NasError(f"{path} is damaged ({len(data):,} bytes, shape {dims or 'unreadable'}); "
+                               "copy it again")
+            return torch.frombuffer(data, dtype=torch.uint8, offset=header).view(*dims)
     return None
 
 
