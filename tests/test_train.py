@@ -156,7 +156,7 @@ def test_mnist_is_read_as_torchvision_reads_it(mnist_dir, tmp_path):
     import torchvision
 
     from nas.data import load_test
-    theirs = torchvision.datasets.MNIST(str(mnist_dir), train=False)
+    theirs = torchvision.datasets.MNIST(str(mnist_dir), train=False, download=True)  # unpacks the .gz
     ours = load_test(mnist_dir)
     assert torch.equal(ours.images, theirs.data) and torch.equal(ours.labels, theirs.targets)
     # the compressed files alone (as .ci/run copies them) read the same
