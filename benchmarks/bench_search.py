@@ -23,10 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from record import record  # noqa: E402
 
+from nas.errors import NasError  # noqa: E402
 from nas.evaluate import evaluate_trial  # noqa: E402
 from nas.report import write_report  # noqa: E402
 from nas.results import export_trial, leaderboard, to_markdown  # noqa: E402
 from nas.search import SearchSettings, run_search  # noqa: E402
+from nas.storage import load_study  # noqa: E402
 from nas.train import resolve_device  # noqa: E402
 
 # What the reference runs must reach (issues 4 and 6): (label, most total params, test accuracy)
@@ -52,6 +54,13 @@ def main() -> None:
     study = args.study or f"bench-{args.objective}-{args.space}"
     device = resolve_device("auto")
 
+    try:
+        load_study(args.storage, study)
+    except NasError:  # no such study yet: a reference run starts from an empty one
+        pass
+    else:
+        raise SystemExit(f"study {study!r} already exists in {args.storage}: a reference run starts from an "
+                         "empty study; pass another --study, or delete it")
     settings = SearchSettings(space=args.space, trials=args.trials, epochs=args.epochs, subset=args.subset,
                               storage=args.storage, study=study, pruner=args.pruner, objective=args.objective,
                               workers=args.workers)

@@ -16,6 +16,7 @@ the leaderboard and whether the best trial is the same, each against the first 1
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -105,6 +106,7 @@ def main() -> None:
                      "Spearman": f"{spearman(a, b):.3f}",
                      "same best trial": "yes" if a.index(max(a)) == b.index(max(b)) else "no"})
 
+    shutil.rmtree(work)  # the trials' weights and the storage: only the figures are kept
     name = f"workers-{'gpu' if device.type == 'cuda' else 'cpu'}"
     record(name, rows, notes=f"space {args.space}, {args.trials} candidates × {args.epochs} epochs"
                              f"{f', subset {args.subset}' if args.subset else ''}, pruner none; the same "
