@@ -230,6 +230,13 @@ def search(
     note = " (timeout)" if outcome.stop_reason == "timeout" else ""
     console.print(f"{outcome.trained} trials trained, {outcome.rejected} candidates rejected before training, "
                   f"{outcome.seconds:.1f} s{note}")
+    if rows:  # how to take the best model away
+        defaults = SearchSettings()
+        where = (f" --study {study}" if study != defaults.study else "") + \
+                (f" --storage {storage}" if storage != defaults.storage else "")
+        err_console.print(f"Next: nas evaluate {rows[0].trial} --seeds 3{where}, then "
+                          f"nas export {rows[0].trial} -o best.py --weights best.pt{where}",
+                          style="dim", highlight=False, soft_wrap=True)  # one line, to copy
 
 
 @app.command()

@@ -36,6 +36,8 @@ def test_search_stores_ranks_and_resumes(mnist_dir, tmp_path):
     assert "3 trials trained" in result.stdout
     rows = board(tmp_path)
     assert len(rows) == 3 and all(r["state"] == "complete" for r in rows)
+    best = rows[0]["trial"]
+    assert f"nas export {best} -o best.py --weights best.pt --study t --storage sqlite:///" in result.stderr
     for key in ("trial", "state", "val_acc", "total_params", "trainable_params", "epochs", "seconds", "arch"):
         assert key in rows[0]
     assert [r["rank"] for r in rows] == [1, 2, 3]
