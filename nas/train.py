@@ -5,8 +5,8 @@ The search runs every trial through `train()`, so it is built for speed and hone
 - augmentation (random rotation and translation) runs on the device, once per epoch on the
   whole shuffled training set: each image gets its own random transform every epoch;
 - loss and accuracy accumulate on the device: one host sync per epoch, not per step;
-- on CUDA, bf16 autocast and channels_last, and the whole train step (batch gather,
-  augmentation, forward, backward, optimizer) captured once as a CUDA graph and replayed;
+- on CUDA, bf16 autocast and channels_last, and the whole train step (batch gather, forward,
+  backward, optimizer, learning rate, metrics) captured once as a CUDA graph and replayed;
   on the CPU, float32 (bf16 autocast measured 5.5× slower there) and the same step called
   directly. Otherwise one code path.
 """
