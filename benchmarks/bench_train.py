@@ -32,6 +32,7 @@ from torchvision import transforms
 sys.path.insert(0, str(Path(__file__).parent))
 from record import median, record  # noqa: E402
 
+from nas import data  # noqa: E402
 from nas.data import MEAN, STD, data_dir, load_test, load_train_val, split_indices  # noqa: E402
 from nas.modelfile import load_model  # noqa: E402
 from nas.train import Recipe, evaluate, resolve_device, to_device, train  # noqa: E402
@@ -108,6 +109,7 @@ def main() -> None:
         accuracies, trial_seconds = [], []
         for seed in range(seeds):
             model = reference_net(seed)
+            data._load.cache_clear()  # read the files in every trial, as a fresh worker process does
             start = time.perf_counter()  # a trial as the search runs it: load, move, train, validate
             train(model, *load_train_val(), Recipe(epochs=20, batch_size=args.batch_size, seed=seed), device=device)
             trial_seconds.append(time.perf_counter() - start)
