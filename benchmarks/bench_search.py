@@ -87,8 +87,7 @@ def main() -> None:
         rows.append(row | {
             "trial": best.trial, "arch": f"`{best.arch}`", "params": f"{best.total_params:,}",
             "val acc": f"{best.val_acc:.2%}",
-            f"test acc ({args.seeds} seeds)": f"{evaluation.mean:.2%} ± {evaluation.std:.2%} "
-                                             f"(min {min(evaluation.test_accs):.2%}, max {max(evaluation.test_accs):.2%})",
+            f"test acc ({args.seeds} seeds)": evaluation.summary(),
             "met": "yes" if evaluation.mean >= target else "no", "file": f"{out}/{label}.py"})
     write_report(args.storage, study, out)
     ranked = leaderboard(args.storage, study)  # now with the test figures

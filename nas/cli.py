@@ -320,9 +320,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
-    accs = ", ".join(f"{a:.2%}" for a in result.test_accs)
-    console.print(f"[bold]{result.target}[/]: test accuracy [bold green]{result.mean:.2%} ± {result.std:.2%}[/] "
-                  f"(min {min(result.test_accs):.2%}, max {max(result.test_accs):.2%}; seeds {accs})", soft_wrap=True)
+    console.print(Text.assemble((result.target, "bold"), ": test accuracy ", result.summary()), soft_wrap=True)
     console.print(f"{result.total_params:,} params, {result.epochs} epochs on {result.train_images:,} images, "
                   f"{result.seconds:.1f} s")
 

@@ -41,6 +41,12 @@ class Evaluation:
     def std(self) -> float:
         return statistics.stdev(self.test_accs) if len(self.test_accs) > 1 else 0.0
 
+    def summary(self) -> str:
+        """E.g. "99.52% ± 0.04% (min 99.48%, max 99.55%; seeds 99.48%, 99.52%, 99.55%)"."""
+        seeds = ", ".join(f"{a:.2%}" for a in self.test_accs)
+        return (f"{self.mean:.2%} ± {self.std:.2%} (min {min(self.test_accs):.2%}, max {max(self.test_accs):.2%}; "
+                f"seeds {seeds})")
+
     def to_dict(self) -> dict:
         return asdict(self) | {"mean": self.mean, "std": self.std, "min": min(self.test_accs),
                                "max": max(self.test_accs)}

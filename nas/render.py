@@ -95,17 +95,26 @@ def train_summary(result) -> Text:
     return text
 
 
+def progress_bar(**options) -> Progress:
+    """The progress bar of `nas train` and `nas search`: name, bar, n/total, a stats field, time."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), **options)
+
+
+def epoch_stats(stats) -> str:
+    """An epoch's loss and validation accuracy (an EpochStats), for a progress bar."""
+    val = "" if stats.val_acc is None else f"  val acc {stats.val_acc:.2%}"
+    return f"loss {stats.train_loss:.4f}{val}"
+
+
 @contextmanager
 def epoch_progress(console: Console, epochs: int):
     """A progress bar over epochs with live loss and accuracy; yields the on_epoch callback."""
-    columns = [TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("epochs", total=epochs, stats="")
+    with progress_bar(console=console, transient=True) as progress:
+        task = progress.add_task("training", total=epochs, stats="")
 
         def on_epoch(stats) -> None:
-            val = "" if stats.val_acc is None else f"  val acc {stats.val_acc:.2%}"
-            progress.update(task, advance=1, stats=f"loss {stats.train_loss:.4f}{val}")
+            progress.update(task, advance=1, stats=epoch_stats(stats))
 
         yield on_epoch
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from optuna.trial import TrialState
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from nas.render import epoch_stats, progress_bar
 from nas.results import Row, count, pct, rank, row, secs, test_acc
 from nas.search import Observer
 
@@ -42,8 +42,7 @@ class SearchView(Observer):
         self.top = top
         self.rows: list[Row] = []
         self.n_rejected = 0
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[stats]}"), TimeElapsedColumn())
+        self.progress = progress_bar()
         self.live = Live(console=console, refresh_per_second=4)
         self.trials_task = self.epoch_task = None
 
@@ -69,8 +68,7 @@ class SearchView(Observer):
                             stats=f"{arch} ({total_params:,} params)")
 
     def epoch_done(self, number, stats) -> None:
-        self.progress.update(self.epoch_task, advance=1, stats=f"loss {stats.train_loss:.4f}  "
-                                                             f"val acc {stats.val_acc:.2%}")
+        self.progress.update(self.epoch_task, advance=1, stats=epoch_stats(stats))
 
     def trial_finished(self, trial) -> None:
         self.rows.append(row(trial))

@@ -276,7 +276,8 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         for module in model.modules():
             if isinstance(module, nn.modules.dropout._DropoutNd):
                 module.p = recipe.dropout
-    model.to(device, memory_format=_memory_format(device))
+    memory_format = _memory_format(device)
+    model.to(device, memory_format=memory_format)
     train_x, train_y = to_device(train_data, device)
     val = to_device(val_data, device) if val_data is not None else None
 
@@ -286,7 +287,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     step_number = torch.zeros(1, dtype=torch.long, device=device)
     lr = rates[:1].clone()
     optimizer = _optimizer(model, recipe, lr)
-    epoch_x = torch.empty_like(train_x, memory_format=_memory_format(device))
+    epoch_x = torch.empty_like(train_x, memory_format=memory_format)
     epoch_y = torch.empty_like(train_y)
     offsets = torch.arange(batch, device=device)
     loss_sum = torch.zeros((), device=device)
@@ -294,7 +295,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
 
     def train_step() -> None:
         rows = step_number % steps * batch + offsets  # this step's batch of the epoch's images
-        x = epoch_x.index_select(0, rows).contiguous(memory_format=_memory_format(device))
+        x = epoch_x.index_select(0, rows).contiguous(memory_format=memory_format)
         y = epoch_y.index_select(0, rows)
         with _autocast(device):
             logits = model(x).float()
