@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from record import median, record  # noqa: E402
 
 from nas.modelfile import load_model  # noqa: E402
-from nas.rules import check  # noqa: E402
+from nas.validator import check  # noqa: E402
 
 SEED_NET = ROOT / "tests" / "models" / "seed_net.py"
 

@@ -22,7 +22,8 @@ from collections import OrderedDict
 from torch import nn
 
 from nas.errors import NasError
-from nas.rules import Rules, count_params
+from nas.rules import Rules
+from nas.validator import count_params
 
 ACTIVATIONS = {"relu": "nn.ReLU()", "silu": "nn.SiLU()", "gelu": "nn.GELU()"}
 

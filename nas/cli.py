@@ -74,6 +74,8 @@ ModelName = Annotated[Optional[str], typer.Option(
                    "returning a module. Default: build_model(), else `model`, else the file's single nn.Module "
                    "subclass that takes no arguments.")]
 ModelFile = Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)]
+Timeout = Annotated[float, typer.Option(min=0, help="Seconds the model file may take to be imported and "
+                                        "checked, in a process of its own; past them it is not judged (exit 2).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
 Epochs = Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")]
 Device = Annotated[str, typer.Option(help="auto (CUDA if there is a GPU), cpu or cuda.")]
@@ -90,23 +92,24 @@ def validate(
     name: ModelName = None,
     max_params: MaxParams = 15_000,
     strict: Strict = False,
+    timeout: Timeout = 60.0,
     as_json: AsJson = False,
 ) -> None:
     """Check a model file against the rules.
 
-    Exit 0: every rule holds. Exit 1: the model breaks at least one rule (a wrong output shape included). Exit 2: the file cannot be judged (missing, not Python, import error, no model or several, a constructor or forward that raises).
+    The file is imported and the model run, forward and backward, in train and eval mode, in a process of its own with a time and a memory limit. Exit 0: every rule holds. Exit 1: the model breaks at least one rule (a wrong output shape included). Exit 2: the model cannot be judged (missing, not a .py file, import error, no model or several, a constructor or forward that raises, an exit, a crash, or the time limit).
     """
-    from nas.modelfile import load_model
+    from nas.judge import judge_file
     from nas.render import report_view
-    from nas.rules import Rules, check
+    from nas.rules import Rules
 
     with user_errors():
-        model = load_model(model_file, name)
-        report = check(model, Rules(max_params=max_params, strict=strict))
+        report = judge_file(model_file, name, Rules(max_params=max_params, strict=strict), timeout=timeout,
+                            debug=_debug)
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
     else:
-        console.print(report_view(report, f"{model_file} ({type(model).__name__})"))
+        console.print(report_view(report, f"{model_file} ({report.model})"))
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -133,16 +136,21 @@ def train(
     max_params: MaxParams = 15_000,
     max_epochs: MaxEpochs = 20,
     strict: Strict = False,
+    timeout: Timeout = 60.0,
     as_json: AsJson = False,
 ) -> None:
     """Train a model file on MNIST under the rules.
 
     The model is checked first: a model that breaks the rules is not trained (exit 1). Too many epochs, a missing data set or a bad option exit 2.
     """
+    import contextlib
+    import sys
+
     import torch
 
     from nas import render
     from nas.data import load_train_val
+    from nas.judge import judge_file
     from nas.modelfile import load_model
     from nas.rules import Rules
     from nas.train import Recipe, save_run
@@ -153,11 +161,17 @@ def train(
         recipe = Recipe(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                         label_smoothing=label_smoothing, augment=augment, dropout=dropout, seed=seed)
         rules.check_epochs(epochs)
-        torch.manual_seed(seed)  # the weights' initialization
-        model = load_model(model_file, name)
-        train_data, val_data = load_train_val(data_dir, subset, val_subset)
-        with render.epoch_progress(err_console, epochs) as on_epoch:
-            result = run_training(model, train_data, val_data, recipe, rules, device, on_epoch)
+        # First in a process of its own: a file that exits, hangs or breaks the rules stops here
+        report = judge_file(model_file, name, rules, batch_sizes=(3, batch_size), timeout=timeout, debug=_debug)
+        if not report.ok:
+            raise RulesBroken(report)
+        # What the model prints must not spoil the JSON on stdout
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            torch.manual_seed(seed)  # the weights' initialization
+            model = load_model(model_file, name)
+            train_data, val_data = load_train_val(data_dir, subset, val_subset)
+            with render.epoch_progress(err_console, epochs) as on_epoch:
+                result = run_training(model, train_data, val_data, recipe, rules, device, on_epoch)
         if out is not None:
             save_run(out, model, result, model_file, extra={"name": name})
     if as_json:
@@ -297,6 +311,7 @@ def evaluate(
     max_params: MaxParams = 15_000,
     max_epochs: MaxEpochs = 20,
     strict: Strict = False,
+    timeout: Timeout = 60.0,
     as_json: AsJson = False,
 ) -> None:
     """Final test accuracy: retrain on all 60,000 training images once per seed, then test.
@@ -304,6 +319,7 @@ def evaluate(
     The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc.
     """
     from nas.evaluate import evaluate_model, evaluate_trial
+    from nas.judge import judge_file
     from nas.modelfile import load_model
     from nas.rules import Rules
     from nas.train import Recipe
@@ -314,7 +330,9 @@ def evaluate(
         if target.isdigit():
             result = evaluate_trial(storage, study, int(target), seeds, epochs, rules, device, data, subset)
         else:
-            load_model(target, name)  # a broken file fails here, before any data is loaded
+            report = judge_file(target, name, rules, timeout=timeout, debug=_debug)  # before any data is loaded
+            if not report.ok:
+                raise RulesBroken(report)
             result = evaluate_model(lambda: load_model(target, name), Recipe(epochs=epochs or 20), seeds,
                                     target, rules, device, data, subset)
     if as_json:

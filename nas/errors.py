@@ -15,3 +15,8 @@ class RulesBroken(Exception):
         self.report = report  # a nas.rules.Report
         rules = ", ".join(sorted({v.rule for v in report.violations}))
         super().__init__(f"the model breaks the rules ({rules}); it was not trained")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message: what a one-line error shows of it."""
+    return (str(exc).strip().splitlines() or [""])[0]

@@ -12,19 +12,35 @@ import sys
 import uuid
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from torch import nn
+from nas.errors import NasError, first_line
 
-from nas.errors import NasError
+if TYPE_CHECKING:
+    from torch import nn
+
+MAX_SOURCE_BYTES = 10 * 2**20  # no model file is this big; /dev/zero and friends are refused early
 
 
-def import_file(path: str | Path) -> ModuleType:
-    """Import a Python file as a fresh module; its folder is importable while it loads."""
+def check_source_path(path: str | Path) -> Path:
+    """`path`, if it names a regular .py file of reasonable size; else a NasError saying what it is."""
     path = Path(path)
     if not path.exists():
         raise NasError(f"{path}: no such file; pass the path of a Python file that defines a model")
     if path.is_dir():
         raise NasError(f"{path} is a directory; pass the path of a Python file that defines a model")
+    if not path.is_file():
+        raise NasError(f"{path} is not a regular file (a pipe or a device?); pass a .py file")
+    if path.suffix != ".py":
+        raise NasError(f"{path} is not a .py file; pass the Python source file that defines the model")
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        raise NasError(f"{path} is {path.stat().st_size:,} bytes, too big for a model file; pass a .py file")
+    return path
+
+
+def import_file(path: str | Path) -> ModuleType:
+    """Import a Python file as a fresh module; its folder is importable while it loads."""
+    path = check_source_path(path)
     try:
         source = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError) as exc:
@@ -43,19 +59,17 @@ def import_file(path: str | Path) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[name]
-        raise NasError(f"importing {path} raised {type(exc).__name__}: {_first_line(exc)}; "
+        raise NasError(f"importing {path} raised {type(exc).__name__}: {first_line(exc)}; "
                        "fix the file or install what it imports") from exc
     finally:
         sys.path.remove(str(path.resolve().parent))
     return module
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0]
-
-
 def _materialize(obj, label: str, path: Path) -> nn.Module:
     """Turn a module instance, module class or zero-argument factory into a module."""
+    from torch import nn
+
     if isinstance(obj, nn.Module):
         return obj
     if not callable(obj):
@@ -64,7 +78,7 @@ def _materialize(obj, label: str, path: Path) -> nn.Module:
     try:
         built = obj()
     except Exception as exc:
-        raise NasError(f"{label}() in {path} raised {type(exc).__name__}: {_first_line(exc)}; "
+        raise NasError(f"{label}() in {path} raised {type(exc).__name__}: {first_line(exc)}; "
                        "it must build the model with no arguments") from exc
     if not isinstance(built, nn.Module):
         raise NasError(f"{label}() in {path} returned a {type(built).__name__}, not an nn.Module")
@@ -73,6 +87,8 @@ def _materialize(obj, label: str, path: Path) -> nn.Module:
 
 def find_candidates(module: ModuleType) -> list[str]:
     """Names that could be the model, in lookup order of precedence."""
+    from torch import nn
+
     if callable(getattr(module, "build_model", None)):
         return ["build_model"]
     if isinstance(getattr(module, "model", None), nn.Module):

@@ -1,22 +1,18 @@
-"""The challenge's rules and the validator that checks a model against them.
+"""The challenge's rules, and the report that says whether a model keeps them.
 
-Every command uses this module: `nas validate` prints its report, the trainer refuses a model
-it rejects, and the search runs it on every candidate before training.
+Torch-free on purpose: the `nas validate` process that renders a verdict never imports torch;
+the model is judged in a process of its own (nas/judge.py) by nas/validator.py, and its report
+comes back as plain data.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
-import torch
-from torch import nn
+from nas.errors import NasError
 
-from nas.errors import NasError, RulesBroken
-from nas.trace import Layer, Trace, running_stats, trace
-
-FC_TYPES = (nn.Linear, nn.Bilinear)  # nn.LazyLinear is an nn.Linear
-LAYER_TYPES = (nn.modules.conv._ConvNd, nn.Linear, nn.Bilinear)  # layers that may carry a bias
-NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
+# Rule names, as reports and tests spell them
+MAX_PARAMS, NO_BIAS, NO_FC, OUTPUT_SHAPE, CONSISTENT = "max-params", "no-bias", "no-fc", "output-shape", "consistent"
 
 
 @dataclass(frozen=True)
@@ -40,9 +36,24 @@ class Rules:
 
 @dataclass(frozen=True)
 class Violation:
-    rule: str  # "max-params", "no-bias", "no-fc" or "output-shape"
+    rule: str  # MAX_PARAMS, NO_BIAS, NO_FC, OUTPUT_SHAPE or CONSISTENT
     where: str  # module path, or Class.forward for operations in the root's forward
     message: str
+
+
+@dataclass
+class Layer:
+    """One row of the layer table: a module call, or a module that never ran."""
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...] | None  # per image (batch dimension dropped); None if not called
+    params: int  # values of the state tensors the module holds itself
+    macs: int  # multiply-accumulates per image
+    receptive_field: int | str | None  # pixels, "global", or None when unknown
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"output_shape": None if self.output_shape is None else list(self.output_shape)}
 
 
 @dataclass
@@ -57,128 +68,30 @@ class Report:
     violations: list[Violation]
     layers: list[Layer]
     max_params: int
+    model: str = ""  # the model's class name
 
     @property
     def ok(self) -> bool:
         return not self.violations
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "total_params": self.total_params,
-                "trainable_params": self.trainable_params,
-                "non_trainable_params": self.non_trainable_params, "macs": self.macs,
-                "receptive_field": self.receptive_field, "max_params": self.max_params,
+        return {"ok": self.ok, **{f.name: getattr(self, f.name) for f in fields(self)
+                                  if f.name not in ("violations", "layers")},
                 "violations": [asdict(v) for v in self.violations],
                 "layers": [layer.to_dict() for layer in self.layers]}
 
-
-def count_params(model: nn.Module) -> tuple[int, int]:
-    """(trainable, non-trainable) parameter counts, as Keras reports them.
-
-    Non-trainable: frozen parameters plus normalization running statistics
-    (running_mean, running_var; not num_batches_tracked).
-    """
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    return trainable, frozen + sum(running_stats(m) for m in model.modules())
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        """The report a judging process sent back (to_dict's output)."""
+        layers = [Layer(**(row | {"output_shape": None if row["output_shape"] is None else tuple(row["output_shape"])}))
+                  for row in data["layers"]]
+        plain = {f.name: data[f.name] for f in fields(cls) if f.name not in ("violations", "layers")}
+        return cls(**plain, violations=[Violation(**v) for v in data["violations"]], layers=layers)
 
 
-def _structure_violations(model: nn.Module, rules: Rules) -> list[Violation]:
-    """Rules read off the modules themselves, used or not."""
-    found = []
-    for path, module in model.named_modules():
-        kind = type(module).__name__
-        where = path or type(model).__name__
-        if isinstance(module, FC_TYPES):
-            found.append(Violation("no-fc", where, f"{kind} is a fully connected layer; use global "
-                                                   "average pooling and a 1×1 convolution instead"))
-        if isinstance(module, LAYER_TYPES) and getattr(module, "bias", None) is not None:
-            found.append(Violation("no-bias", where, f"{kind} has a bias; create it with bias=False"))
-            continue
-        for name, _ in module.named_parameters(recurse=False):
-            if not name.lower().endswith("bias"):
-                continue
-            if not isinstance(module, NORM_TYPES):
-                found.append(Violation("no-bias", f"{path}.{name}" if path else name,
-                                       f"parameter {name!r} is an additive bias; remove it"))
-            elif rules.strict:
-                found.append(Violation("no-bias", where, f"{kind} has an affine shift (forbidden by "
-                                                         "--strict); create it with affine=False"))
-    return found
-
-
-def _operation_violations(traced: Trace, model: nn.Module, rules: Rules) -> list[Violation]:
-    """Rules read off what the forward pass actually did."""
-    modules = dict(model.named_modules())
-    found = []
-    for op in traced.ops:
-        if op.kind == "dense":
-            found.append(Violation("no-fc", op.where, f"{op.func} multiplies activations by a "
-                                   "learned matrix: a fully connected layer; use convolutions"))
-        elif op.kind == "full-conv":
-            found.append(Violation("no-fc", op.where, f"{op.func} with a {op.detail} covers the "
-                                   "whole map: a fully connected layer in disguise; use global "
-                                   "average pooling then a 1×1 convolution"))
-        elif op.kind == "add":
-            if isinstance(modules.get(op.where), NORM_TYPES) and not rules.strict:
-                continue
-            found.append(Violation("no-bias", op.where, f"{op.func} adds a learned tensor to "
-                                   "activations: an additive bias; remove it"))
-    return found
-
-
-def _output_violations(output, batch: int, rules: Rules) -> list[Violation]:
-    expected = (batch, rules.num_classes)
-    if not isinstance(output, torch.Tensor):
-        return [Violation("output-shape", "output", f"forward returned {type(output).__name__}, "
-                          f"not a tensor of shape {expected}")]
-    if tuple(output.shape) != expected:
-        return [Violation("output-shape", "output", f"output shape {tuple(output.shape)}, expected "
-                          f"{expected}; end with global pooling, a 1×1 conv to "
-                          f"{rules.num_classes} channels and flatten")]
-    return []
-
-
-def check(model: nn.Module, rules: Rules = Rules()) -> Report:
-    """Check `model` against `rules` with one forward pass on a batch of two images.
-
-    Raises NasError when the model cannot be judged (its forward raises).
-    """
-    was_training = model.training
-    model.eval()  # no running-stat updates, no dropout: a pure look at the model
-    structural = _structure_violations(model, rules)
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    example = torch.randn(2, *rules.input_shape, generator=torch.Generator().manual_seed(0)).to(device)
-    try:
-        with torch.no_grad():
-            traced = trace(model, example)
-    except Exception as exc:
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        raise NasError(f"the forward pass on a 2×{'×'.join(map(str, rules.input_shape))} batch "
-                       f"raised {type(exc).__name__}: {first_line}; fix the model's forward") from exc
-    finally:
-        model.train(was_training)
-    trainable, non_trainable = count_params(model)  # after the pass: lazy modules now have weights
-    total = trainable + non_trainable
-
-    violations: list[Violation] = []
-    if total >= rules.max_params:
-        violations.append(Violation("max-params", "model", f"total params {total:,} ≥ "
-                                    f"{rules.max_params:,} (trainable {trainable:,} + non-trainable "
-                                    f"{non_trainable:,}); make the model smaller"))
-    violations += structural
-    violations += _operation_violations(traced, model, rules)
-    violations += _output_violations(traced.output, example.shape[0], rules)
-    unique: dict[tuple[str, str], Violation] = {}  # one line per rule and place
-    for v in violations:
-        unique.setdefault((v.rule, v.where), v)
-    return Report(total_params=total, trainable_params=trainable, non_trainable_params=non_trainable,
-                  macs=traced.macs, receptive_field=traced.receptive_field, violations=list(unique.values()),
-                  layers=traced.layers, max_params=rules.max_params)
-
-
-def require(model: nn.Module, rules: Rules = Rules()) -> Report:
-    """check(), raising RulesBroken unless every rule holds."""
-    report = check(model, rules)
-    if not report.ok:
-        raise RulesBroken(report)
-    return report
+def params_violation(total: int, trainable: int, rules: Rules) -> Violation | None:
+    """The parameter limit: total (trainable + non-trainable) must stay below rules.max_params."""
+    if total < rules.max_params:
+        return None
+    return Violation(MAX_PARAMS, "model", f"total params {total:,} ≥ {rules.max_params:,} (trainable "
+                     f"{trainable:,} + non-trainable {total - trainable:,}); make the model smaller")

@@ -22,7 +22,8 @@ import torch
 from nas.arch import arch_string, build
 from nas.data import load_train_val
 from nas.errors import NasError
-from nas.rules import Rules, check
+from nas.rules import Rules
+from nas.validator import check
 from nas.space import load_space
 from nas.storage import HEARTBEAT_SECONDS, beating, open_study
 from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train

@@ -1,142 +1,197 @@
-"""Run one forward pass and record what the model does.
+"""Watch one forward pass at the level every computation passes through, and record what it does.
 
-A torch function mode sees every tensor operation, so the record does not depend on how the
-model's source is written. Each tensor that flows through the pass gets a tag:
-- an *activation* (computed from the input), with its receptive field in input pixels;
-- *learned* (computed from parameters alone, e.g. `self.weight.T`).
-From the tags we get the layer table, the receptive field, multiply-accumulates, and the
-operations the rules care about: dense products and additions of learned tensors with
-activations, and convolutions whose kernel covers the whole feature map.
+A TorchDispatchMode sees each aten operation after decomposition: `F.linear`, `@` and `einsum`
+arrive as `mm`/`bmm`, and so do direct `torch.ops.aten` calls, code under
+`DisableTorchFunction` and TorchScript modules. Every tensor that flows through the pass gets a
+tag: whether it varies with the input images, whether it was computed from learned state, and,
+for maps, where its spatial positions are. The rules then follow from the tags:
+- a learned tensor that enters a matrix product with activations is a dense layer;
+- a convolution is dense when its input's positions were folded into features (flatten, unfold,
+  pixel-unshuffle) or its kernel is not smaller than the map;
+- a learned multiplier that differs per position is a dense layer spread over the map;
+- a learned tensor that does not vary with the input, added to activations, is a bias (so is a
+  constant channel concatenated to them: the convolution after it learns a bias);
+- an operation this module does not know, combining learned tensors with activations, is
+  refused rather than waved through.
+Whether a tensor varies with the input is measured, not assumed: the caller runs a reference
+pass on other images first, and an output equal to the reference (within 1%) does not depend on
+the input, whatever its arithmetic (`W * (1 + 0 * x.mean())` is W).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-CONV_OPS = {"conv1d", "conv2d", "conv3d"}
-MAX_POOL_OPS = {"max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
-                "max_pool2d_with_indices", "max_pool3d_with_indices"}
-AVG_POOL_OPS = {"avg_pool1d", "avg_pool2d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"}
-# Products of two operands over a shared dimension: with a learned operand, a dense layer.
-DENSE_OPS = {"linear", "bilinear", "matmul", "rmatmul", "mm", "bmm", "addmm", "baddbmm",
-             "addbmm", "einsum", "tensordot", "mv", "addmv", "inner", "chain_matmul",
-             "multi_dot"}
-# Additions: with a learned operand, an additive bias.
-ADD_OPS = {"add", "add_", "radd", "iadd", "sub", "sub_", "rsub", "isub"}
-LEARNED = "learned"
+from nas.rules import NO_BIAS, NO_FC, Layer
+
+# Products over a shared dimension: with a learned operand and an activation, a dense layer.
+CONTRACTIONS = {"mm", "bmm", "addmm", "baddbmm", "addbmm", "mv", "addmv", "dot", "vdot", "inner", "outer",
+                "ger", "addr", "linear", "matmul", "einsum", "tensordot", "bilinear", "_trilinear", "kron",
+                "embedding", "embedding_bag", "_embedding_bag", "_embedding_bag_forward_only", "cdist",
+                "_cdist_forward", "_int_mm", "_addmm_activation", "linalg_vecdot", "chain_matmul"}
+CONVOLUTIONS = {"convolution", "_convolution", "conv1d", "conv2d", "conv3d", "mkldnn_convolution",
+                "_slow_conv2d_forward", "slow_conv_dilated2d", "slow_conv3d_forward", "thnn_conv2d",
+                "_nnpack_spatial_convolution", "cudnn_convolution", "_convolution_mode"}
+NORMALIZATIONS = {"native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
+                  "_native_batch_norm_legit_functional", "batch_norm", "_batch_norm_impl_index",
+                  "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm", "native_group_norm",
+                  "group_norm", "native_layer_norm", "layer_norm", "instance_norm", "rms_norm", "_fused_rms_norm"}
+# Sums: a learned operand that does not vary with the input is an additive bias.
+ADDITIONS = {"add", "sub", "rsub", "addcmul", "addcdiv", "lerp", "where", "maximum", "minimum", "fmax", "fmin",
+             "clamp", "clip", "clamp_min", "clamp_max", "index_put", "index_add", "index_copy", "masked_fill",
+             "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "copysign", "logaddexp", "_foreach_add"}
+# Products element by element: a learned multiplier is a per-channel scale unless it differs per position.
+PRODUCTS = {"mul", "div", "true_divide", "_prelu_kernel", "prelu", "pow", "xlogy", "hypot", "atan2",
+            "floor_divide", "remainder", "fmod", "_weight_norm", "_weight_norm_interface"}
+LITERALS = {"lift_fresh", "lift", "lift_fresh_copy"}
+CONCATENATIONS = {"cat", "stack", "hstack", "vstack", "concat", "concatenate", "_cat"}
+PADDINGS = {"constant_pad_nd", "pad"}
+# Ops that only move values: a map keeps its positions if its spatial dims keep shape and strides.
+MOVES = {"view", "_unsafe_view", "reshape", "_reshape_alias", "as_strided", "expand", "permute", "transpose", "t",
+         "movedim", "squeeze", "unsqueeze", "flatten", "unflatten", "im2col", "col2im", "pixel_shuffle",
+         "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "swapaxes", "swapdims",
+         "alias", "repeat", "tile", "repeat_interleave", "view_as_real", "view_as_complex"}
+SLICES = {"slice", "narrow", "select", "index", "index_select", "split", "split_with_sizes", "chunk",
+          "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim"}
+REDUCTIONS = {"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp",
+              "norm", "linalg_vector_norm", "prod", "nansum", "nanmean", "median", "nanmedian", "mode",
+              "argmax", "argmin", "aminmax", "any", "all", "count_nonzero"}
+MAX_POOLS = {"max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+             "max_pool3d_with_indices", "_max_pool2d", "mkldnn_max_pool2d"}
+AVG_POOLS = {"avg_pool1d", "avg_pool2d", "avg_pool3d"}
+ADAPTIVE_POOLS = {"_adaptive_avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_avg_pool3d",
+                  "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool3d", "_adaptive_avg_pool1d"}
+VARIES_TOLERANCE = 0.01  # an output within 1% of the reference pass's does not vary with the input
 
 
 @dataclass(frozen=True)
-class Activation:
-    """What we know of a tensor computed from the input."""
+class Tag:
+    """What is known of a tensor in the watched pass."""
 
-    size: tuple[int, ...]  # receptive field per spatial dimension, in input pixels
-    jump: tuple[int, ...]  # input pixels between neighbouring positions
+    input: bool = False  # varies with the input images
+    learned: bool = False  # computed from learned state
+    positions: tuple[int, ...] = ()  # sizes of the spatial dimensions (the trailing ones); () for none
+    flat: bool = False  # the map's positions were folded into features
+    rf: tuple[int, ...] = ()  # receptive field per spatial dimension, input pixels
+    jump: tuple[int, ...] = ()  # input pixels between neighbouring positions
     is_global: bool = False  # every position sees the whole input (after global pooling)
 
 
-@dataclass
-class Layer:
-    """One row of the layer table: a module call, or a module that never ran."""
-
-    name: str
-    type: str
-    output_shape: tuple[int, ...] | None  # per image (batch dimension dropped); None if not called
-    params: int  # own parameters plus normalization running statistics
-    macs: int  # multiply-accumulates per image
-    receptive_field: int | str | None  # pixels, "global", or None when unknown
-
-    def to_dict(self) -> dict:
-        shape = list(self.output_shape) if self.output_shape is not None else None
-        return {"name": self.name, "type": self.type, "output_shape": shape,
-                "params": self.params, "macs": self.macs, "receptive_field": self.receptive_field}
+CONSTANT, LEARNED = Tag(), Tag(learned=True)
 
 
 @dataclass
-class Op:
-    """An operation the rules judge: kind is "dense", "add" or "full-conv"."""
+class Finding:
+    """An operation that breaks a rule."""
 
-    kind: str
-    func: str
+    rule: str
     where: str
-    detail: str = ""
+    message: str
 
 
 @dataclass
-class Trace:
+class Watch:
+    """What one watched pass saw."""
+
     output: object
-    layers: list[Layer]
-    ops: list[Op]
-    macs: int  # per image
-    receptive_field: int  # largest local receptive field before any global pooling, pixels
+    findings: list[Finding]
+    macs: int  # whole batch
+    receptive_field: int
+    layers: list[Layer] = field(default_factory=list)
+    externals: dict[int, torch.Tensor] = field(default_factory=dict)  # state read that the model does not hold
+    outputs: list[torch.Tensor | None] = field(default_factory=list)  # each op's first output (reference pass)
 
 
-def running_stats(module: nn.Module) -> int:
-    """Number of normalization running statistics held directly by `module`."""
-    return sum(b.numel() for name, b in module.named_buffers(recurse=False)
-               if name in ("running_mean", "running_var"))
+def _named_args(func, args, kwargs) -> dict:
+    """Arguments by their schema names (input, weight, bias, stride, ...)."""
+    try:
+        names = [a.name for a in func._schema.arguments]
+    except AttributeError:
+        return dict(kwargs)
+    return dict(zip(names, args)) | kwargs
 
 
-def _own_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters(recurse=False)) + running_stats(module)
-
-
-def _tuple(value, n: int, default) -> tuple[int, ...]:
+def _tuple(value, n: int, default: int) -> tuple[int, ...]:
     if value is None or (isinstance(value, (tuple, list)) and len(value) == 0):
         value = default
     if isinstance(value, int):
         return (value,) * n
-    return tuple(int(v) for v in value)
+    value = tuple(int(v) for v in value)
+    return value * n if len(value) == 1 else value
 
 
-def _arg(args, kwargs, index: int, name: str, default=None):
-    if name in kwargs:
-        return kwargs[name]
-    return args[index] if len(args) > index else default
+def storage_key(t: torch.Tensor) -> tuple:
+    try:
+        return (t.device.type, t.untyped_storage().data_ptr())
+    except (RuntimeError, NotImplementedError):
+        return ("id", id(t))
 
 
-def _spatial(t: torch.Tensor) -> tuple[int, ...]:
-    return tuple(t.shape[2:])
+def _varies(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two outputs of the same operation on different inputs differ by more than 1%."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return True
+    if not a.is_floating_point():
+        return not torch.equal(a, b)
+    a, b = a.detach().float(), b.detach().float()
+    scale = max(float(a.abs().max()), float(b.abs().max())) if a.numel() else 0.0
+    return float((a - b).abs().max()) > VARIES_TOLERANCE * scale if a.numel() else False
 
 
-class _Tracer(TorchFunctionMode):
-    def __init__(self, model: nn.Module, example: torch.Tensor):
+class _Watcher(TorchDispatchMode):
+    def __init__(self, model: nn.Module, example: torch.Tensor, learned_storages: set, reference: list | None,
+                 strict: bool):
         super().__init__()
+        self.strict = strict
         self.batch = example.shape[0]
-        self.root_name = type(model).__name__
-        self.tags: dict[int, Activation | str] = {}
-        self.keep: list[torch.Tensor] = []  # keeps tagged tensors alive so their ids stay unique
-        self.stack: list[str] = []
-        self.ops: list[Op] = []
+        self.root = type(model).__name__
+        self.learned_storages = learned_storages
+        self.reference = reference  # None: this is the reference pass; record outputs
+        self.outputs: list[torch.Tensor | None] = []
+        k = example.dim() - 2
+        self.tags: dict[int, Tag] = {}
+        self.keep: list[torch.Tensor] = []  # tagged tensors stay alive, so their ids stay unique
+        self.externals: dict[int, torch.Tensor] = {}
+        self.stack: list[str] = []  # module paths of the calls under way
+        self.kinds: list[str] = []  # and their class names
+        self.findings: list[Finding] = []
         self.macs = 0
         self.max_rf = 0
         self.module_macs: dict[str, int] = {}
-        self._tag(example, Activation(size=(1,) * (example.dim() - 2), jump=(1,) * (example.dim() - 2)))
+        self.index = 0
+        self._tag(example, Tag(input=True, positions=tuple(example.shape[2:]), rf=(1,) * k, jump=(1,) * k))
 
     # -- bookkeeping -------------------------------------------------------------------------
-    def _tag(self, t: torch.Tensor, tag: Activation | str) -> None:
+    def _tag(self, t: torch.Tensor, tag: Tag) -> None:
         self.tags[id(t)] = tag
         self.keep.append(t)
-        if isinstance(tag, Activation) and not tag.is_global and tag.size:
-            self.max_rf = max(self.max_rf, max(tag.size))
+        if tag.input and tag.rf and not tag.is_global:
+            self.max_rf = max(self.max_rf, max(tag.rf))
 
-    def tag_of(self, t) -> Activation | str | None:
-        if isinstance(t, nn.Parameter):
-            return LEARNED
-        return self.tags.get(id(t)) if isinstance(t, torch.Tensor) else None
+    def tag_of(self, t: torch.Tensor) -> Tag:
+        tag = self.tags.get(id(t))
+        if tag is not None:
+            return tag
+        # Not made in this pass: state the model reads (a parameter, a buffer, a tensor in a list
+        # or a global). Learned when it gets a gradient or shares storage with a learned tensor.
+        self.externals[id(t)] = t
+        learned = t.requires_grad or storage_key(t) in self.learned_storages
+        tag = LEARNED if learned else CONSTANT
+        self._tag(t, tag)
+        return tag
 
     @property
     def where(self) -> str:
-        return self.stack[-1] if self.stack and self.stack[-1] else f"{self.root_name}.forward"
+        return self.stack[-1] if self.stack and self.stack[-1] else f"{self.root}.forward"
 
-    def _record(self, kind: str, func: str, detail: str = "") -> None:
-        self.ops.append(Op(kind=kind, func=func, where=self.where, detail=detail))
+    def _find(self, rule: str, message: str) -> None:
+        self.findings.append(Finding(rule, self.where, message))
 
     def _count_macs(self, macs: int) -> None:
         self.macs += macs
@@ -144,141 +199,272 @@ class _Tracer(TorchFunctionMode):
         self.module_macs[key] = self.module_macs.get(key, 0) + macs
 
     # -- the mode ----------------------------------------------------------------------------
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        name = getattr(func, "__name__", "").strip("_")
+        name = func.overloadpacket.__name__ if hasattr(func, "overloadpacket") else str(func)
+        base = name.rstrip("_") or name  # add_ is add
+        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        index, self.index = self.index, self.index + 1
+        if self.reference is None:
+            self.outputs.append(outputs[0].detach().clone() if outputs else None)
+        if base in LITERALS:  # torch.tensor(...) in forward: a constant, not state
+            for t in outputs:
+                self._tag(t, CONSTANT)
+            return out
+        named = _named_args(func, args, kwargs)
         inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         tags = [self.tag_of(t) for t in inputs]
-        acts = [(t, tag) for t, tag in zip(inputs, tags) if isinstance(tag, Activation)]
-        learned = any(tag == LEARNED for tag in tags)
-        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        acts = [(t, g) for t, g in zip(inputs, tags) if g.input]
+        learned = any(g.learned for g in tags)
+        weights = any(g.learned and not g.input for g in tags)  # learned, and not varying with the input
         if not acts:
-            if learned:  # computed from parameters alone: still a learned tensor
-                for t in outputs:
-                    self._tag(t, LEARNED)
+            for t in outputs:
+                self._tag(t, LEARNED if learned else CONSTANT)
             return out
-        x, info = acts[0]
-        if len(acts) > 1:
-            # x * gate (a broadcast SE gate): follow the operand shaped like the output; among those
-            # (a residual sum), the widest view wins
-            shaped = [a for a in acts if outputs and a[0].shape == outputs[0].shape] or acts
-            x, info = max(shaped, key=lambda a: (a[1].is_global, max(a[1].size, default=0)))
-
-        if name in CONV_OPS:
-            info = self._conv(name, x, info, args, kwargs, outputs)
-        elif name in MAX_POOL_OPS or name in AVG_POOL_OPS:
-            info = self._pool(name, x, info, args, kwargs)
-        elif name.startswith("adaptive_") and outputs and outputs[0].dim() == x.dim():
-            out_size = _spatial(outputs[0])
-            kernel = tuple(math.ceil(i / max(o, 1)) for i, o in zip(_spatial(x), out_size))
-            info = _grow(info, kernel, kernel, (1,) * len(kernel))
-        elif name in DENSE_OPS:
-            if learned:
-                self._record("dense", name)
+        x, info = max(acts, key=lambda a: (a[1].is_global, len(a[1].positions), math.prod(a[1].positions),
+                                           a[0].numel()))
+        if base in CONVOLUTIONS:
+            info = self._convolution(named, x, info, outputs)
+        elif base in NORMALIZATIONS:
+            self._normalization(named)
+        elif base in CONTRACTIONS:
+            if learned:  # a laundered weight (learned and scaled by the input) is still a weight here
+                self._find(NO_FC, f"aten.{name} multiplies activations by a learned matrix: a fully "
+                                  "connected layer; use convolutions")
             if outputs:
-                self._count_macs(outputs[0].numel() // self.batch * x.shape[-1])
-        elif name in ADD_OPS and learned:
-            self._record("add", name)
-
-        for t in outputs:
-            self._tag(t, _globalize(info, x, t))
+                self._count_macs(outputs[0].numel() * (x.shape[-1] if x.dim() else 1))
+        elif base in ADDITIONS:
+            self._addition(base, named, inputs, tags)
+        elif base in PRODUCTS:
+            self._product(x, info, inputs, tags, outputs)
+        elif base in CONCATENATIONS or base in PADDINGS:
+            self._joined(base, named, inputs, tags)
+        elif weights:
+            self._find(NO_FC, f"aten.{name} combines a learned tensor with activations; nas accepts "
+                              "convolutions, per-channel scales and normalization layers there")
+        for i, t in enumerate(outputs):
+            tag = self._follow(base, named, x, info, t)
+            tag = replace(tag, learned=tag.learned or learned)
+            if i == 0 and self.reference is not None and index < len(self.reference):
+                before = self.reference[index]
+                if before is not None and not _varies(t, before):  # does not depend on the input
+                    tag = LEARNED if tag.learned else CONSTANT
+            self._tag(t, tag)
         return out
 
-    def _conv(self, name, x, info, args, kwargs, outputs) -> Activation:
+    # -- judging -----------------------------------------------------------------------------
+    def _convolution(self, named: dict, x: torch.Tensor, info: Tag, outputs: list) -> Tag:
+        weight, bias = named.get("weight"), named.get("bias")
         n = x.dim() - 2
-        weight = _arg(args, kwargs, 1, "weight")
-        bias = _arg(args, kwargs, 2, "bias")
-        stride = _tuple(_arg(args, kwargs, 3, "stride"), n, 1)
-        dilation = _tuple(_arg(args, kwargs, 5, "dilation"), n, 1)
-        kernel = tuple(weight.shape[2:])
+        stride = _tuple(named.get("stride"), n, 1)
+        dilation = _tuple(named.get("dilation"), n, 1)
+        kernel = tuple(weight.shape[2:]) if weight is not None else (1,) * n
         extent = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
-        in_size = _spatial(x)
-        if self.tag_of(weight) == LEARNED and math.prod(in_size) > 1 and all(
-                e >= s for e, s in zip(extent, in_size)):
-            self._record("full-conv", name, f"{'×'.join(map(str, extent))} kernel on a "
-                                             f"{'×'.join(map(str, in_size))} map")
-        if bias is not None and self.tag_of(bias) == LEARNED:
-            self._record("add", name, "bias argument")
-        if outputs:
-            self._count_macs(outputs[0].numel() // self.batch * weight.shape[1] * math.prod(kernel))
+        size = tuple(x.shape[2:])
+        weight_learned = weight is not None and self.tag_of(weight).learned
+        if weight_learned and info.flat:
+            self._find(NO_FC, "a convolution over a flattened map (its positions folded into channels) is a "
+                              "fully connected layer; keep the map's shape, or pool it globally first")
+        elif weight_learned and math.prod(size) > 1 and any(e >= s for e, s in zip(extent, size) if s > 1):
+            kernel_text = "×".join(map(str, kernel)) + (f" kernel (dilation {'×'.join(map(str, dilation))}, "
+                                                        f"spanning {'×'.join(map(str, extent))})"
+                                                        if any(d > 1 for d in dilation) else " kernel")
+            self._find(NO_FC, f"a {kernel_text} on a {'×'.join(map(str, size))} map spans the whole map in a "
+                              "dimension: a fully connected layer in disguise; use a kernel smaller than the "
+                              "map, or global average pooling then a 1×1 convolution")
+        if bias is not None and self.tag_of(bias).learned:
+            self._find(NO_BIAS, "the convolution adds a learned bias; create it with bias=False")
+        if outputs and weight is not None:
+            self._count_macs(outputs[0].numel() * weight.shape[1] * math.prod(kernel))
         return _grow(info, kernel, stride, dilation)
 
-    def _pool(self, name, x, info, args, kwargs) -> Activation:
-        n = x.dim() - 2
-        kernel = _tuple(_arg(args, kwargs, 1, "kernel_size"), n, 1)
-        stride = _tuple(_arg(args, kwargs, 2, "stride"), n, kernel)
-        # only max pooling takes a dilation (position 4); for avg pooling that slot is ceil_mode
-        dilation = _tuple(_arg(args, kwargs, 4, "dilation"), n, 1) if name in MAX_POOL_OPS else (1,) * n
-        return _grow(info, kernel, stride, dilation)
+    def _normalization(self, named: dict) -> None:
+        bias = named.get("bias")
+        if bias is not None and self.tag_of(bias).learned and self.strict:
+            kind = self.kinds[-1] if self.kinds else self.root
+            self._find(NO_BIAS, f"{kind}: the normalization's affine shift is a learned bias (forbidden by "
+                                "--strict); create it with affine=False")
 
+    def _addition(self, base: str, named: dict, inputs: list, tags: list) -> None:
+        terms = list(zip(inputs, tags))
+        if base in ("addcmul", "addcdiv"):  # self + value · t1 ∘ t2: the product is one term
+            t1, t2 = self.tag_of(named["tensor1"]), self.tag_of(named["tensor2"])
+            product = Tag(input=t1.input or t2.input, learned=t1.learned or t2.learned)
+            terms = [(named["self"], self.tag_of(named["self"])), (None, product)]
+        if any(g.input for _, g in terms) and any(g.learned and not g.input for _, g in terms):
+            self._find(NO_BIAS, f"aten.{base} adds a learned tensor that does not depend on the input to "
+                                "activations: an additive bias; remove it")
 
-def _grow(info: Activation, kernel, stride, dilation) -> Activation:
-    """Receptive field after a sliding window (convolution or pooling)."""
-    if info.is_global or len(info.size) != len(kernel):
+    def _product(self, x: torch.Tensor, info: Tag, inputs: list, tags: list, outputs: list) -> None:
+        acts = [(t, g) for t, g in zip(inputs, tags) if g.input]
+        for t, g in zip(inputs, tags):
+            if t is x or not g.learned or (g.input and not info.flat):
+                continue  # an input-dependent gate (SE) scales as it likes
+            if info.flat and t.numel() > 1:
+                self._find(NO_FC, "a learned multiplier on flattened activations weighs every position "
+                                  "separately: a fully connected layer; use convolutions")
+                return
+            if outputs and _spans_positions(t, outputs[0], acts):
+                self._find(NO_FC, "a learned multiplier that differs per spatial position is a fully "
+                                  "connected layer spread over the map; use a per-channel scale")
+                return
+
+    def _joined(self, base: str, named: dict, inputs: list, tags: list) -> None:
+        if base in PADDINGS:
+            if float(named.get("value", 0) or 0) != 0:
+                self._find(NO_BIAS, "padding activations with a nonzero constant gives the next convolution a "
+                                    "bias at the border; pad with zeros")
+            return
+        for t, g in zip(inputs, tags):
+            if not g.input and (g.learned or bool(torch.any(t != 0))):
+                self._find(NO_BIAS, "joining activations with a tensor that does not depend on the input "
+                                    "(a constant or learned channel) gives the next layer a bias; remove it")
+                return
+
+    # -- positions and receptive fields ------------------------------------------------------
+    def _follow(self, base: str, named: dict, x: torch.Tensor, info: Tag, out: torch.Tensor) -> Tag:
+        """The tag of an output, from the main activation operand `x` (tag `info`)."""
+        if info.is_global or not info.positions:
+            return replace(info, positions=())
+        k = len(info.positions)
+        if base in CONVOLUTIONS:
+            return replace(info, positions=tuple(out.shape[2:]) if out.dim() > 2 else ())
+        if base in MAX_POOLS or base in AVG_POOLS:
+            n = x.dim() - 2
+            kernel = _tuple(named.get("kernel_size"), n, 1)
+            stride = _tuple(named.get("stride"), n, 1) if named.get("stride") else kernel
+            dilation = _tuple(named.get("dilation"), n, 1) if base in MAX_POOLS else (1,) * n
+            info = replace(_grow(info, kernel, stride, dilation), positions=tuple(out.shape[2:]))
+            return _globalize(info, x, out)
+        if base in ADAPTIVE_POOLS:
+            size = tuple(out.shape[2:])
+            kernel = tuple(math.ceil(i / max(o, 1)) for i, o in zip(info.positions, size))
+            return _globalize(replace(_grow(info, kernel, kernel, (1,) * len(kernel)), positions=size), x, out)
+        if base in REDUCTIONS:
+            dims = named.get("dim")
+            dims = range(x.dim()) if dims is None or dims == [] else ([dims] if isinstance(dims, int) else dims)
+            reduced = {d % x.dim() for d in dims}
+            kept = tuple(s for d, s in enumerate(x.shape[x.dim() - k:], x.dim() - k) if d not in reduced)
+            if math.prod(kept) <= 1:
+                return replace(info, positions=(), is_global=True)
+            return replace(info, positions=kept)
+        if base in SLICES or base in PADDINGS or base in CONCATENATIONS:
+            k_out = k - (x.dim() - out.dim())
+            return replace(info, positions=tuple(out.shape[out.dim() - k_out:]) if k_out > 0 else ())
+        if base not in MOVES:
+            return info  # element by element
+        if out.dim() >= k and tuple(out.shape[-k:]) == info.positions and out.stride()[-k:] == x.stride()[-k:]:
+            return info  # a view that leaves the spatial dims alone
+        if math.prod(info.positions) > 1:
+            return replace(info, flat=True, positions=())  # positions folded into features
         return info
-    size = tuple(s + d * (k - 1) * j for s, k, d, j in zip(info.size, kernel, dilation, info.jump))
+
+
+def _spans_positions(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:
+    """Whether `weight`, broadcast to `out`, differs along a spatial dimension of an activation."""
+    for x, g in acts:
+        k = len(g.positions)
+        if k == 0 or math.prod(g.positions) <= 1:
+            continue
+        shape = (1,) * (out.dim() - weight.dim()) + tuple(weight.shape)
+        if any(shape[d] > 1 for d in range(out.dim() - k, out.dim()) if d >= 0):
+            return True
+    return False
+
+
+def _grow(info: Tag, kernel, stride, dilation) -> Tag:
+    """Receptive field after a sliding window (convolution or pooling)."""
+    if info.is_global or len(info.rf) != len(kernel):
+        return info
+    rf = tuple(s + d * (k - 1) * j for s, k, d, j in zip(info.rf, kernel, dilation, info.jump))
     jump = tuple(j * s for j, s in zip(info.jump, stride))
-    return Activation(size=size, jump=jump)
+    return replace(info, rf=rf, jump=jump)
 
 
-def _globalize(info: Activation, x: torch.Tensor, out: torch.Tensor) -> Activation:
-    """A map larger than 1×1 reduced to one position (GAP, flatten) sees the whole input."""
-    reduced = out.dim() < x.dim() or (out.dim() == x.dim() and math.prod(_spatial(out)) == 1)
-    if x.dim() > 2 and math.prod(_spatial(x)) > 1 and reduced:
-        return Activation(size=info.size, jump=info.jump, is_global=True)
+def _globalize(info: Tag, x: torch.Tensor, out: torch.Tensor) -> Tag:
+    """A map larger than 1×1 reduced to one position sees the whole input."""
+    if math.prod(x.shape[2:]) > 1 and math.prod(out.shape[2:]) == 1:
+        return replace(info, positions=(), is_global=True)
     return info
 
 
-def trace(model: nn.Module, example: torch.Tensor) -> Trace:
-    """Run `model(example)` once and record layers, receptive fields, MACs and judged ops.
+def own_values(module: nn.Module) -> int:
+    """Values of the state tensors a module holds itself (parameters and buffers, not counters)."""
+    return sum(t.numel() for t in [*module._parameters.values(), *module._buffers.values()]
+               if t is not None and is_state(t))
 
-    Exceptions from the forward pass propagate unchanged; the caller decides what they mean.
+
+def is_state(t: torch.Tensor) -> bool:
+    """Whether a tensor counts as model state: anything but an integer scalar (a step counter such
+    as BatchNorm's num_batches_tracked)."""
+    if isinstance(t, nn.parameter.UninitializedTensorMixin):
+        return False  # a lazy module's weight before its first call: it has no values yet
+    return t.is_floating_point() or t.is_complex() or t.dim() > 0
+
+
+def watch(model: nn.Module, example: torch.Tensor, learned_storages: set, strict: bool = False,
+          reference: list | None = None) -> Watch:
+    """Run `model(example)` under the watcher.
+
+    Without `reference` this is a reference pass: each operation's output is kept. With the
+    outputs of a reference pass on other images (same model state, same seed), outputs that equal
+    theirs are taken as not depending on the input, and the rules are judged.
     """
-    tracer = _Tracer(model, example)
+    watcher = _Watcher(model, example, learned_storages, reference, strict)
     names = {m: name for name, m in model.named_modules()}
     calls: list[tuple[str, nn.Module, object]] = []
 
     def pre_hook(module, _inputs):
-        tracer.stack.append(names.get(module, ""))
+        watcher.stack.append(names.get(module, ""))
+        watcher.kinds.append(type(module).__name__)
 
     def post_hook(module, _inputs, output):
-        tracer.stack.pop()
+        if watcher.stack:
+            watcher.stack.pop()
+            watcher.kinds.pop()
         calls.append((names.get(module, ""), module, output))
 
     handles = []
     for module in names:
-        handles.append(module.register_forward_pre_hook(pre_hook))
-        handles.append(module.register_forward_hook(post_hook, always_call=True))
+        try:
+            handles.append(module.register_forward_pre_hook(pre_hook))
+            handles.append(module.register_forward_hook(post_hook, always_call=True))
+        except (RuntimeError, AttributeError, TypeError):
+            pass  # TorchScript modules take no hooks: their ops are still seen, in the parent's name
     try:
-        with tracer:
+        with watcher:
             output = model(example)
     finally:
         for h in handles:
             h.remove()
+    batch = max(example.shape[0], 1)
+    layers = _layers(model, calls, watcher, batch) if reference is not None else []
+    return Watch(output=output, findings=watcher.findings if reference is not None else [],
+                 macs=watcher.macs // batch, receptive_field=watcher.max_rf, layers=layers,
+                 externals=watcher.externals, outputs=watcher.outputs)
 
+
+def _layers(model: nn.Module, calls: list, watcher: _Watcher, batch: int) -> list[Layer]:
     layers, seen = [], set()
     for name, module, out in calls:
-        own_macs = tracer.module_macs.get(name, 0)
+        own_macs = watcher.module_macs.get(name, 0) // batch
         is_leaf = next(module.children(), None) is None
-        if not (is_leaf or own_macs or _own_params(module)):
+        if not (is_leaf or own_macs or own_values(module)):
             continue  # a container: its children have the rows
         first = next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
-        tag = tracer.tags.get(id(first)) if first is not None else None
+        tag = watcher.tags.get(id(first)) if first is not None else None
         rf = None
-        if isinstance(tag, Activation):
-            rf = "global" if tag.is_global else max(tag.size, default=1)
-        layers.append(Layer(
-            name=name or type(module).__name__, type=type(module).__name__,
-            output_shape=tuple(first.shape[1:]) if first is not None else None,
-            params=0 if module in seen else _own_params(module),
-            macs=own_macs, receptive_field=rf))
+        if tag is not None and tag.input:
+            rf = "global" if tag.is_global else max(tag.rf, default=1)
+        layers.append(Layer(name=name or type(module).__name__, type=type(module).__name__,
+                            output_shape=tuple(first.shape[1:]) if first is not None else None,
+                            params=0 if module in seen else own_values(module), macs=own_macs,
+                            receptive_field=rf))
         seen.add(module)
     ran = {module for _, module, _ in calls}
-    for name, module in model.named_modules():  # modules with weights that never ran
-        if module not in ran and _own_params(module):
+    for name, module in model.named_modules():  # modules with state that never ran
+        if module not in ran and own_values(module):
             layers.append(Layer(name=name or type(module).__name__, type=type(module).__name__,
-                                output_shape=None, params=_own_params(module), macs=0,
-                                receptive_field=None))
-    return Trace(output=output, layers=layers, ops=tracer.ops,
-                 macs=tracer.macs, receptive_field=tracer.max_rf)
+                                output_shape=None, params=own_values(module), macs=0, receptive_field=None))
+    return layers

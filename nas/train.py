@@ -29,7 +29,8 @@ from torch import nn
 
 from nas.data import MEAN, STD, Split
 from nas.errors import NasError
-from nas.rules import Rules, require
+from nas.rules import Rules
+from nas.validator import count_params, require
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEFAULT_LR = {"sgd": 0.2, "adam": 0.01, "adamw": 0.01}  # one-cycle peaks; sgd: 0.2 beat 0.1, 0.15, 0.4 in short CPU runs
@@ -263,7 +264,6 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     start = time.perf_counter()
     recipe = replace(recipe, lr=recipe.peak_lr)  # record the learning rate actually used
     rules.check_epochs(recipe.epochs)
-    report = require(model, rules)
     device = resolve_device(device) if isinstance(device, str) else device
     n, batch = len(train_data), recipe.batch_size
     if batch < 1 or n < batch:
@@ -277,7 +277,12 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
             if isinstance(module, nn.modules.dropout._DropoutNd):
                 module.p = recipe.dropout
     memory_format = _memory_format(device)
-    model.to(device, memory_format=memory_format)
+    model.to(device, memory_format=memory_format)  # before the check: what is checked is what trains
+    report = require(model, rules, batch_sizes=(3, batch))
+    if report.trainable_params == 0:
+        raise NasError("the model has no trainable parameters, so there is nothing to train; give it some")
+    held = sum(count_params(model))
+    torch.manual_seed(recipe.seed)
     train_x, train_y = to_device(train_data, device)
     val = to_device(val_data, device) if val_data is not None else None
 
@@ -336,6 +341,10 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         history.append(stats)
         if on_epoch is not None:
             on_epoch(stats)
+    if sum(count_params(model)) != held:  # e.g. weights that appear after a number of calls
+        raise NasError(f"the model's state changed from {held:,} to {sum(count_params(model)):,} values while it "
+                       f"trained, so the {report.total_params:,} params checked are not what was trained; "
+                       "a model must create all its weights in its constructor")
     return TrainResult(history=history, total_params=report.total_params, device=str(device),
                        seconds=time.perf_counter() - start, recipe=recipe, cuda_graph=run_step.captured)
 

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, run_nas
 from nas.arch import build
-from nas.rules import check
+from nas.validator import check
 
 
 def search(tmp_path, *args):

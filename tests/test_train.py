@@ -14,7 +14,7 @@ import torch
 from conftest import MODELS, ROOT, run_nas
 from nas.data import load_train_val
 from nas.modelfile import load_model
-from nas.rules import RulesBroken
+from nas.errors import RulesBroken
 from nas.train import Recipe, TrainingDiverged, evaluate, one_cycle, to_device, train
 
 

@@ -6,8 +6,10 @@ import pytest
 from torch import nn
 
 from conftest import MODELS, run_json, run_nas
+from nas.errors import NasError
 from nas.modelfile import load_model
-from nas.rules import Rules, check
+from nas.rules import Rules
+from nas.validator import check
 
 def rules_named(report: dict) -> set[str]:
     return {v["rule"] for v in report["violations"]}
@@ -30,7 +32,7 @@ def test_valid_models_pass(file):
     ("dense_conv.py", "no-fc", "1"),
     ("conv_bias.py", "no-bias", "2"),
     ("depthwise_bias.py", "no-bias", "1"),
-    ("bias_param.py", "no-bias", "bias"),
+    ("bias_param.py", "no-bias", "BiasParam.forward"),
     ("wrong_output.py", "output-shape", "output"),
 ])
 def test_rule_breakers_fail_with_the_rule_named(file, rule, where):
@@ -39,10 +41,6 @@ def test_rule_breakers_fail_with_the_rule_named(file, rule, where):
     assert report["ok"] is False
     assert (rule, where) in {(v["rule"], v["where"]) for v in report["violations"]}
     assert all(v["message"] for v in report["violations"])
-
-def test_added_bias_parameter_is_caught_in_forward_too():
-    _, report = run_json("validate", MODELS / "bias_param.py")
-    assert ("no-bias", "BiasParam.forward") in {(v["rule"], v["where"]) for v in report["violations"]}
 
 @pytest.mark.parametrize("name, ok, total", [("at_15000", False, 15_000), ("at_14999", True, 14_999)])
 def test_parameter_limit_is_strict(name, ok, total):
@@ -104,7 +102,7 @@ def test_rich_output_shows_table_counts_and_verdict():
     (["import_error.py"], "ModuleNotFoundError"),
     (["no_model.py"], "no model found"),
     (["two_models.py"], "Small, Other"),
-    (["forward_raises.py"], "forward pass"),
+    (["forward_raises.py"], "forward or backward pass"),
     (["constructor_raises.py"], "no arguments"),
     (["does_not_exist.py"], "no such file"),
     (["seed_net.py", "--name", "nothing_here"], "no attribute"),
@@ -130,7 +128,7 @@ def test_two_candidates_resolved_by_name():
 def test_debug_shows_the_traceback():
     result = run_nas("--debug", "validate", MODELS / "forward_raises.py")
     assert result.exit_code != 0
-    assert "shape mismatch in block 2" in repr(result.exception.__cause__)
+    assert "Traceback" in result.stderr and "shape mismatch in block 2" in result.stderr
 
 def test_check_is_a_library_function():
     report = check(load_model(MODELS / "seed_net.py"), Rules(max_params=20_000))
@@ -147,7 +145,7 @@ def test_help_describes_every_option():
 
 def test_epoch_limit_lives_in_the_rules():
     Rules().check_epochs(20)
-    with pytest.raises(Exception, match="exceeds the rules' limit of 20"):
+    with pytest.raises(NasError, match="exceeds the rules' limit of 20"):
         Rules().check_epochs(21)
 
 

@@ -1,0 +1,265 @@
+"""The validator: judge a model against the rules by watching it run as it will be trained.
+
+The model runs forward and backward in train mode and in eval mode, at more than one batch
+size, each pass watched at the aten level (nas/trace.py). What counts as learned is what the
+model does, not how its source names things: a tensor that gets a gradient, or that the model
+changes itself while it runs, wherever it is stored (parameters, buffers, plain attributes,
+lists, dicts, globals). The total counts everything the model holds or reads, as Keras counts:
+trainable (gets a gradient) plus non-trainable (everything else, e.g. BatchNorm running stats).
+Each watched pass is also run unwatched: a model that computes something else when watched is
+refused, because what was checked would not be what trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from nas.errors import NasError, RulesBroken, first_line
+from nas.rules import CONSISTENT, NO_BIAS, NO_FC, OUTPUT_SHAPE, Report, Rules, Violation, params_violation
+from nas.trace import is_state, storage_key, watch
+
+DEFAULT_BATCHES = (3, 128)  # a small odd batch, and the trainer's default batch
+FC_MODULES = ("Linear", "LazyLinear", "Bilinear", "NonDynamicallyQuantizableLinear")
+_SKIPPED_ATTRIBUTES = {"_modules", "_parameters", "_buffers"}  # walked through the module API instead
+
+
+def reachable_tensors(model: nn.Module) -> dict[int, torch.Tensor]:
+    """Every tensor the model holds: parameters, buffers, and tensors in its attributes, lists and dicts."""
+    found: dict[int, torch.Tensor] = {}
+
+    def visit(obj, depth: int) -> None:
+        if isinstance(obj, torch.Tensor):
+            found.setdefault(id(obj), obj)
+        elif depth < 4 and isinstance(obj, dict):
+            for value in list(obj.values())[:10_000]:
+                visit(value, depth + 1)
+        elif depth < 4 and isinstance(obj, (list, tuple, set, frozenset)):
+            for value in list(obj)[:10_000]:
+                visit(value, depth + 1)
+
+    for module in model.modules():
+        for _, t in module.named_parameters(recurse=False):
+            visit(t, 0)
+        for _, t in module.named_buffers(recurse=False):
+            visit(t, 0)
+        for attribute, value in vars(module).items():
+            if attribute not in _SKIPPED_ATTRIBUTES:
+                visit(value, 0)
+    return found
+
+
+def _storage_size(t: torch.Tensor) -> int:
+    """Values in the storage behind `t`: what saving it writes, even for a small view of a big one."""
+    try:
+        return max(t.untyped_storage().nbytes() // t.element_size(), t.numel())
+    except (RuntimeError, NotImplementedError):
+        return t.numel()
+
+
+def count_state(tensors, trainable_storages: set) -> tuple[int, int]:
+    """(trainable, non-trainable) values over distinct storages; a view of a weight is not counted twice."""
+    sizes: dict[tuple, int] = {}
+    trainable: set[tuple] = set()
+    for t in tensors:
+        if not is_state(t):
+            continue
+        key = storage_key(t)
+        sizes[key] = max(sizes.get(key, 0), _storage_size(t))
+        if t.requires_grad or key in trainable_storages:
+            trainable.add(key)
+    learned = sum(n for key, n in sizes.items() if key in trainable)
+    return learned, sum(sizes.values()) - learned
+
+
+def count_params(model: nn.Module) -> tuple[int, int]:
+    """(trainable, non-trainable) values the model holds, as Keras counts them."""
+    return count_state(reachable_tensors(model).values(), set())
+
+
+@dataclass
+class _State:
+    """The model's state, saved once so every pass starts from the same values."""
+
+    model: nn.Module
+    saved: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    externals: dict[int, torch.Tensor] = field(default_factory=dict)  # read by forward, not held
+
+    def tensors(self) -> list[torch.Tensor]:
+        return list((reachable_tensors(self.model) | self.externals).values())
+
+    def save_new(self) -> None:
+        for t in self.tensors():
+            if id(t) not in self.saved and is_state(t):
+                self.saved[id(t)] = (t, t.detach().clone())
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            for t, value in self.saved.values():
+                if t.shape == value.shape and t.dtype == value.dtype:
+                    t.copy_(value)
+                if t.is_leaf:
+                    t.grad = None
+
+    def changed(self) -> set[tuple]:
+        """Storages whose values differ from the saved ones: state the model updated itself."""
+        with torch.no_grad():
+            return {storage_key(t) for t, value in self.saved.values()
+                    if t.shape != value.shape or not torch.equal(t.detach(), value)}
+
+    def grads(self) -> dict[int, torch.Tensor | None]:
+        return {id(t): (t.grad.detach().clone() if t.grad is not None else None)
+                for t, _ in self.saved.values() if t.is_leaf}
+
+
+def _structure(model: nn.Module) -> list[Violation]:
+    """Rules read off the modules themselves, used or not."""
+    found = []
+    for path, module in model.named_modules():
+        kind = getattr(module, "original_name", type(module).__name__)  # TorchScript keeps the class name
+        where = path or kind
+        if kind in FC_MODULES or isinstance(module, (nn.Linear, nn.Bilinear)):
+            found.append(Violation(NO_FC, where, f"{kind} is a fully connected layer; use global average "
+                                                 "pooling and a 1×1 convolution instead"))
+        elif kind.startswith(("Conv", "LazyConv")) and isinstance(getattr(module, "bias", None), torch.Tensor):
+            found.append(Violation(NO_BIAS, where, f"{kind} has a bias; create it with bias=False"))
+    return found
+
+
+def _backward(output, probe_seed: int) -> None:
+    """Backpropagate a fixed random projection of the output, so every output entry gets a gradient."""
+    if isinstance(output, torch.Tensor) and output.is_floating_point() and output.requires_grad:
+        weights = torch.randn(output.shape, generator=torch.Generator().manual_seed(probe_seed)).to(output.device)
+        (output.float() * weights).sum().backward()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.shape == b.shape and a.dtype == b.dtype and torch.allclose(
+            a.detach().float(), b.detach().float(), rtol=1e-4, atol=1e-5)
+    return type(a) is type(b)
+
+
+def _output_violation(output, batch: int, rules: Rules, mode: str) -> Violation | None:
+    expected = (batch, rules.num_classes)
+    if not isinstance(output, torch.Tensor):
+        return Violation(OUTPUT_SHAPE, "output", f"forward returned {type(output).__name__}, not a tensor of "
+                                                 f"shape {expected}")
+    if not output.is_floating_point():
+        return Violation(OUTPUT_SHAPE, "output", f"forward returned a {str(output.dtype).removeprefix('torch.')} "
+                                                 "tensor; return floating-point logits")
+    if tuple(output.shape) != expected:
+        return Violation(OUTPUT_SHAPE, "output", f"output shape {tuple(output.shape)} for a batch of {batch} in "
+                         f"{mode} mode, expected {expected}; end with global pooling, a 1×1 conv to "
+                         f"{rules.num_classes} channels and flatten")
+    return None
+
+
+def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES) -> Report:
+    """Check `model` against `rules` by running it in train and eval mode at each batch size.
+
+    The model's state is restored afterwards. Raises NasError when the model cannot be judged
+    (its forward or backward raises).
+    """
+    was_training = model.training
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    state = _State(model)
+    state.save_new()
+    violations = _structure(model)
+    learned: set[tuple] = set()
+    self_updated: set[tuple] = set()
+    table = None
+    inputs = torch.Generator().manual_seed(0)  # the same images for every model
+    try:
+        for mode in ("train", "eval"):
+            model.train(mode == "train")
+            for batch in batch_sizes:
+                x, other = (torch.randn((batch, *rules.input_shape), generator=inputs).to(device) for _ in range(2))
+                if batch != batch_sizes[0]:  # other sizes: judged for branches on the batch size, once
+                    seen = _run(model, state, x, learned, rules.strict, reference=[])
+                else:
+                    seen = _watch_closely(model, state, x, other, learned, self_updated, rules.strict)
+                    if seen is None:
+                        violations.append(Violation(CONSISTENT, "model", f"the model computes something else "
+                                          f"when nas watches it ({mode} mode, batch {batch}), so what is checked "
+                                          "would not be what trains; remove what detects the check"))
+                        continue
+                violations += [Violation(f.rule, f.where, f.message) for f in seen.findings]
+                wrong = _output_violation(seen.output, batch, rules, mode)
+                if wrong:
+                    violations.append(wrong)
+                if mode == "eval" and table is None:
+                    table = seen
+                state.externals.update(seen.externals)
+                state.save_new()
+    except (Exception, SystemExit) as exc:
+        raise NasError(f"the model's forward or backward pass raised {type(exc).__name__}: {first_line(exc)}; "
+                       "fix the model") from exc
+    finally:
+        state.restore()
+        model.train(was_training)
+    trainable, non_trainable = count_state(state.tensors(), {k for k in learned if k not in self_updated})
+    limit = params_violation(trainable + non_trainable, trainable, rules)
+    unique: dict[tuple[str, str], Violation] = {}  # one line per rule and place
+    for v in ([limit] if limit else []) + violations:
+        unique.setdefault((v.rule, v.where), v)
+    return Report(total_params=trainable + non_trainable, trainable_params=trainable,
+                  non_trainable_params=non_trainable, macs=table.macs, receptive_field=table.receptive_field,
+                  violations=list(unique.values()), layers=table.layers, max_params=rules.max_params,
+                  model=type(model).__name__)
+
+
+def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | None, strict: bool = False,
+         reference: list | None = None):
+    """One pass from the saved state and seed: unwatched (learned is None), or watched (a Watch)."""
+    state.restore()
+    torch.manual_seed(0)  # the same dropout in every pass
+    if learned is None:
+        return model(images)
+    return watch(model, images, learned, strict, reference)
+
+
+def _watch_closely(model: nn.Module, state: _State, x: torch.Tensor, other: torch.Tensor, learned: set,
+                   self_updated: set, strict: bool):
+    """Run x unwatched, then watched with a reference pass on `other`, backward each time.
+
+    Updates `learned` (state that gets a gradient or that the model changes itself) and
+    `self_updated`. Returns the judged Watch, or None when the two runs of x differ in output
+    or gradients: the model behaves differently when watched.
+    """
+    unwatched = _run(model, state, x, None)
+    _backward(unwatched, len(x))
+    self_updated |= state.changed()
+    grads = state.grads()
+    state.save_new()  # state that appeared on this call (lazy modules, second-call tricks)
+    learned.clear()
+    learned.update(self_updated, (storage_key(t) for t in state.tensors() if t.requires_grad))
+    reference = _run(model, state, other, learned, strict)
+    seen = _run(model, state, x, learned, strict, reference.outputs)
+    _backward(seen.output, len(x))
+    state.externals.update(reference.externals)
+    if not (_same(unwatched, seen.output) and _same_grads(grads, state.grads())):
+        return None
+    return seen
+
+
+def _same_grads(before: dict, after: dict) -> bool:
+    """Whether both passes gave the same gradients to the state both saw (a zero gradient is none)."""
+    for key in before.keys() & after.keys():
+        a, b = before[key], after[key]
+        if a is None or b is None:
+            if (a if a is not None else b) is not None and bool((a if a is not None else b).abs().max() > 0):
+                return False
+        elif not _same(a, b):
+            return False
+    return True
+
+
+def require(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES) -> Report:
+    """check(), raising RulesBroken unless every rule holds."""
+    report = check(model, rules, batch_sizes)
+    if not report.ok:
+        raise RulesBroken(report)
+    return report
