@@ -305,6 +305,10 @@ class _Watcher(TorchDispatchMode):
                 self._find(NO_FC, "a learned multiplier on flattened activations weighs every position "
                                   "separately: a fully connected layer; use convolutions")
                 return
+            if outputs and _fans_out(t, outputs[0], acts):
+                self._find(NO_FC, "a learned multiplier spreads activations over a dimension they do not have "
+                                  "(an outer product, summed next into a dense layer); use a 1×1 convolution")
+                return
             if outputs and _spans_positions(t, outputs[0], acts):
                 self._find(NO_FC, "a learned multiplier that differs per spatial position is a fully "
                                   "connected layer spread over the map; use a per-channel scale")
@@ -359,6 +363,15 @@ class _Watcher(TorchDispatchMode):
         if math.prod(info.positions) > 1:
             return replace(info, flat=True, positions=())  # positions folded into features
         return info
+
+
+def _fans_out(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:
+    """Whether `weight`, broadcast to `out`, has extent along a dimension where every activation has none."""
+    def aligned(t: torch.Tensor) -> tuple[int, ...]:
+        return (1,) * (out.dim() - t.dim()) + tuple(t.shape)
+
+    shape = aligned(weight)
+    return any(shape[d] > 1 and all(aligned(x)[d] == 1 for x, _ in acts) for d in range(out.dim()))
 
 
 def _spans_positions(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:

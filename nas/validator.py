@@ -165,6 +165,7 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
     """
     was_training = model.training
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    model.to(device)  # as the trainer does: state that appears in .to() is checked too
     state = _State(model)
     state.save_new()
     violations = _structure(model)
