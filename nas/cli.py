@@ -207,6 +207,7 @@ def search(
     from nas.results import leaderboard
     from nas.rules import Rules
     from nas.search import SearchSettings, run_search
+    from nas.storage import mask
 
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
                               device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
@@ -233,7 +234,7 @@ def search(
     if rows:  # how to take the best model away
         defaults = SearchSettings()
         where = (f" --study {study}" if study != defaults.study else "") + \
-                (f" --storage {storage}" if storage != defaults.storage else "")
+                (f" --storage {mask(storage)}" if storage != defaults.storage else "")
         err_console.print(f"Next: nas evaluate {rows[0].trial} --seeds 3{where}, then "
                           f"nas export {rows[0].trial} -o best.py --weights best.pt{where}",
                           style="dim", highlight=False, soft_wrap=True)  # one line, to copy

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import sqlite3
 import struct
+import subprocess
+import sys
+import uuid
+from contextlib import closing
 
 import pytest
 
-from conftest import MODELS, run_nas
+from conftest import MODELS, ROOT, run_nas
 
 QUICK = ["--epochs", "1", "--subset", "500", "--val-subset", "500", "--device", "cpu"]
 
@@ -84,3 +89,71 @@ def test_a_missing_data_dir_is_not_created(tmp_path):
     result = run_nas("train", MODELS / "seed_net.py", *QUICK, "--data-dir", missing)
     one_line_error(result, "does not exist", "train-images-idx3-ubyte.gz")
     assert not (tmp_path / "no").exists()
+
+
+SECRET_URLS = [  # (URL, what must never be shown)
+    ("postgresql://nas:S3cret-pw@127.0.0.1:1/nas_test", "S3cret-pw"),  # unreachable
+    ("postgresql://nas:p@ss-S3cret@127.0.0.1:1/nas_test", "ss-S3cret"),  # a raw @ in the password
+    ("postgresql://nas@127.0.0.1:1/nas_test?password=S3cret-q", "S3cret-q"),  # as a parameter
+    ("notadb://nas:S3cret-x@host/db", "S3cret-x"),  # not even a storage URL
+]
+
+
+@pytest.mark.parametrize("url, secret", SECRET_URLS)
+def test_no_command_prints_a_password(url, secret, mnist_dir, tmp_path):
+    for args in (["leaderboard"], ["search", "--trials", "1", *QUICK, "--results-dir", tmp_path],
+                 ["export", "0", "-o", tmp_path / "m.py"], ["report", "--out", tmp_path],
+                 ["evaluate", "0", *QUICK[:2]]):
+        result = run_nas(*args, "--storage", url)
+        one_line_error(result, "storage")
+        assert secret not in result.output
+    debug = subprocess.run([sys.executable, "-m", "nas", "--debug", "leaderboard", "--storage", url],
+                           capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr  # --debug shows where, still not the password
+    assert secret not in debug.stdout + debug.stderr
+
+
+def test_postgres_password_is_never_printed(postgres_url, mnist_dir, tmp_path):
+    password = postgres_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    study = f"secret-{uuid.uuid4().hex[:8]}"
+    result = run_nas("search", "--trials", "1", *QUICK, "--space", "tiny", "--study", study,
+                     "--storage", postgres_url, "--results-dir", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "Next: nas evaluate" in result.stderr and "--storage postgresql://nas:***@" in result.stderr
+    wrong = postgres_url.replace(password, "Wr0ng-pw")
+    for args in (["leaderboard", "--storage", wrong], ["--debug", "leaderboard", "--storage", wrong],
+                 ["leaderboard", "--study", "nope", "--storage", postgres_url]):
+        proc = subprocess.run([sys.executable, "-m", "nas", *args], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120)
+        assert proc.returncode != 0
+        assert password not in proc.stdout + proc.stderr and "Wr0ng-pw" not in proc.stdout + proc.stderr
+    assert password not in result.output
+
+
+def test_a_foreign_sqlite_database_is_refused_and_left_alone(mnist_dir, tmp_path):
+    db = tmp_path / "app.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER, name TEXT)")
+        conn.commit()
+    before = db.read_bytes()
+    for args in (["leaderboard"], ["search", "--trials", "1", *QUICK, "--results-dir", tmp_path / "results"]):
+        one_line_error(run_nas(*args, "--storage", f"sqlite:///{db}"), "not an Optuna storage", "users")
+    assert db.read_bytes() == before  # Optuna added no table to it
+    (tmp_path / "text.db").write_text("some notes\n" * 100)
+    one_line_error(run_nas("leaderboard", "--storage", f"sqlite:///{tmp_path}/text.db"), "is not a SQLite database")
+
+
+def test_a_storage_file_that_cannot_be_created_exits_2(mnist_dir, tmp_path):
+    result = run_nas("search", "--trials", "1", *QUICK, "--storage", "sqlite:////dev/null/x.db",
+                     "--results-dir", tmp_path)
+    one_line_error(result, "/dev/null", "--storage")
+
+
+@pytest.mark.parametrize("name", ["../../x", "/tmp/abs", "a/b", "..", "x..y", ".hidden", "", "a" * 101, 'q"""q'])
+def test_study_names_that_could_leave_results_are_refused(name, mnist_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path}/t.db"
+    for args in (["search", "--trials", "1", *QUICK, "--results-dir", tmp_path / "results"], ["leaderboard"],
+                 ["report", "--out", tmp_path / "plots"], ["export", "0", "-o", tmp_path / "m.py"],
+                 ["evaluate", "0", *QUICK[:2]]):
+        one_line_error(run_nas(*args, "--study", name, "--storage", storage), "study name", "is not allowed")
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["t.db"])  # nothing else written
