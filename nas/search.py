@@ -19,7 +19,7 @@ from pathlib import Path
 import optuna
 import torch
 
-from nas.arch import arch_string, build
+from nas.arch import arch_string, build, normalized
 from nas.data import load_train_val
 from nas.errors import NasError
 from nas.rules import Rules, check
@@ -270,6 +270,33 @@ def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
             observer.trial_finished(finished)
 
 
+def _candidate(space, trial, settings: SearchSettings) -> tuple[list[dict], Recipe, torch.nn.Module]:
+    """The space's candidate: its description (normalized), recipe and built model.
+
+    A suggest() that raises or returns what cannot be built is a broken space, not a bad
+    candidate: a NasError naming the space stops the search (the caller marks the trial failed).
+    """
+    def broken(what: str, exc: Exception) -> NasError:
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        detail = detail if isinstance(exc, NasError) else f"{type(exc).__name__}: {detail}"
+        return NasError(f"search space {space.name!r} ({space.path}) is broken: suggest() {what} ({detail}); "
+                        "fix the space")
+
+    try:
+        candidate = space.suggest(trial, settings.rules)
+    except Exception as exc:  # whatever a user's code raises
+        raise broken("raised", exc) from exc
+    try:
+        if not isinstance(candidate, dict) or not isinstance(candidate.get("recipe", {}), dict):
+            raise NasError(f"a {type(candidate).__name__}, not {{'arch': [...], 'recipe': {{...}}}}")
+        arch = normalized(candidate.get("arch"))
+        recipe = Recipe(epochs=settings.epochs, seed=settings.seed, **candidate.get("recipe", {}))
+        torch.manual_seed(settings.seed)  # every candidate starts from the same seed
+        return arch, recipe, build(arch)
+    except Exception as exc:  # an unknown recipe key is a TypeError, a conv torch refuses a ValueError
+        raise broken("returned a candidate that cannot be used", exc) from exc
+
+
 def _run_trial(study, trial, space, settings, device, train_data, val_data,
                observer) -> optuna.trial.FrozenTrial | None:
     """Check one candidate, then train it. None when it was rejected before training.
@@ -277,16 +304,12 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     Every path ends with study.tell, so an exception from here means the trial is still open.
     """
     rules = settings.rules
-    candidate = space.suggest(trial, rules)
-    arch, arch_str = candidate["arch"], arch_string(candidate["arch"])
-    recipe = Recipe(epochs=settings.epochs, seed=settings.seed, **candidate.get("recipe", {}))
+    arch, recipe, model = _candidate(space, trial, settings)
+    arch_str = arch_string(arch)
     for key, value in {"space": space.name, "arch": arch, "arch_string": arch_str,
                        "recipe": asdict(recipe), "seed": settings.seed, "device": str(device)}.items():
         trial.set_user_attr(key, value)
-
-    torch.manual_seed(settings.seed)  # every candidate starts from the same seed
     try:
-        model = build(arch)
         report = check(model, rules)
     except NasError as exc:  # e.g. a forward that raises: not a model we can judge
         report, reason = None, str(exc)

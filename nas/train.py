@@ -19,7 +19,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -55,6 +55,15 @@ class Recipe:
     seed: int = 0
 
     def __post_init__(self):
+        # a recipe may come from a space or a storage: every number must be one
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "str" or (value is None and "None" in f.type):
+                continue
+            whole = f.type == "int"
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                    or not math.isfinite(value):
+                raise NasError(f"recipe {f.name}={value!r} is not {'a whole number' if whole else 'a finite number'}")
         if self.optimizer not in OPTIMIZERS:
             raise NasError(f"--optimizer {self.optimizer!r} is not known; use one of {', '.join(OPTIMIZERS)}")
         if self.lr is not None and not self.lr > 0:

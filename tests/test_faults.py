@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
+import json
 import sqlite3
 import struct
 import subprocess
@@ -10,9 +12,13 @@ import sys
 import uuid
 from contextlib import closing
 
+import optuna
 import pytest
+import torch
+from optuna.trial import TrialState
 
 from conftest import MODELS, ROOT, run_nas
+from nas.arch import source
 
 QUICK = ["--epochs", "1", "--subset", "500", "--val-subset", "500", "--device", "cpu"]
 
@@ -157,3 +163,95 @@ def test_study_names_that_could_leave_results_are_refused(name, mnist_dir, tmp_p
                  ["evaluate", "0", *QUICK[:2]]):
         one_line_error(run_nas(*args, "--study", name, "--storage", storage), "study name", "is not allowed")
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["t.db"])  # nothing else written
+
+
+SMALL = ('[{"type": "conv", "out": 8}, {"type": "bn"}, {"type": "act"}, {"type": "maxpool"}, '
+         '{"type": "conv", "out": 16}, {"type": "bn"}, {"type": "act"}, {"type": "gap"}, {"type": "head", "out": 10}]')
+
+
+def space_file(tmp_path, body: str):
+    path = tmp_path / "broken.py"
+    path.write_text(f"SMALL = {SMALL}\n\n\ndef suggest(trial, rules):\n    trial.suggest_float('lr', 0.05, 0.2)\n"
+                    f"    {body}\n")
+    return path
+
+
+@pytest.mark.parametrize("body, words", [
+    ('raise RuntimeError("boom")', "raised (RuntimeError: boom)"),
+    ("return [SMALL]", "a list, not"),
+    ('return {"arch": SMALL, "recipe": {"lrr": 0.1}}', "unexpected keyword argument 'lrr'"),
+    ('return {"arch": SMALL, "recipe": {"lr": "fast"}}', "recipe lr='fast' is not a finite number"),
+    ('return {"arch": [{"type": "conv", "out": "16"}] + SMALL}', "layer 0 (conv): out='16' is not a whole number"),
+    ('return {"arch": [{"type": "conv", "out": 16, "kernal": 5}] + SMALL}', "unknown key(s) kernal"),
+    ('return {"arch": [{"type": "conv", "out": 8}, {"type": "conv", "out": 16, "groups": 3}] + SMALL}', "groups=3"),
+    ('return {"arch": [{"type": "lstm"}] + SMALL}', "layer 0: unknown layer spec"),
+    ('return {"arch": "c8-M-c16-G-h10"}', "a non-empty list of layer specs, not"),
+])
+def test_a_broken_space_stops_the_search_with_one_line(body, words, mnist_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path}/t.db"
+    result = run_nas("search", "--trials", "1", *QUICK, "--space", space_file(tmp_path, body), "--study", "t",
+                     "--storage", storage, "--results-dir", tmp_path / "results")
+    one_line_error(result, "search space 'broken'", "is broken", words, "fix the space")
+    trials = optuna.load_study(study_name="t", storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.FAIL]  # told, not left running
+    assert words in trials[0].user_attrs["reason"]
+
+
+def test_stored_strings_never_become_code_in_an_export(tmp_path):
+    storage = f"sqlite:///{tmp_path}/t.db"
+    marker = tmp_path / "PWNED"
+    evil = f'"""\nopen({str(marker)!r}, "w").close()\n"""'
+    study = optuna.create_study(storage=storage, study_name="t", direction="maximize")
+    attrs = {"arch": json.loads(SMALL), "arch_string": evil, "total_params": 1, "epochs": evil,
+             "recipe": {"optimizer": evil, "lr": 0.1}}
+    study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs=attrs))
+    study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs=attrs | {
+        "arch": [{"type": "conv", "out": evil}] + json.loads(SMALL)}))
+    out = tmp_path / "m.py"
+    assert run_nas("export", "0", "-o", out, "--study", "t", "--storage", storage).exit_code == 0
+    assert run_nas("validate", out).exit_code == 0 and not marker.exists()
+    assert "c8-M-c16-G-h10" in out.read_text()  # the architecture string is made again, not read back
+    one_line_error(run_nas("export", "1", "-o", tmp_path / "m1.py", "--study", "t", "--storage", storage),
+                   "layer 0 (conv): out=", "is not a whole number")
+    assert not marker.exists() and not (tmp_path / "m1.py").exists()
+
+
+def test_a_generated_file_holds_its_doc_as_comments_only():
+    doc = 'x"""\nimport os\r\x00\u2028y\n\'\'\'z'
+    tree = ast.parse(source(json.loads(SMALL), doc=doc))
+    assert [type(node).__name__ for node in tree.body] == ["Expr", "ImportFrom", "ClassDef", "FunctionDef"]
+    assert ast.get_docstring(tree) == "A bias-free, fully-connected-free MNIST net exported by nas."
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist_dir):
+    """A real one-trial study of the tiny space, and where it lives."""
+    root = tmp_path_factory.mktemp("trained")
+    storage = f"sqlite:///{root}/s.db"
+    result = run_nas("search", "--trials", "1", *QUICK, "--space", "tiny", "--study", "s", "--storage", storage,
+                     "--results-dir", root / "results")
+    assert result.exit_code == 0, result.stderr
+    [trial] = optuna.load_study(study_name="s", storage=storage).get_trials(states=(TrialState.COMPLETE,))
+    return storage, trial.number, root / "results" / "s" / f"trial_{trial.number}" / "weights.pt"
+
+
+@pytest.mark.parametrize("tamper, words", [
+    (lambda path: path.write_bytes(b"not a torch file" * 10), "is damaged"),
+    (lambda path: path.write_bytes(path.read_bytes()[:200]), "is damaged"),
+    (lambda path: torch.save([1, 2, 3], path), "holds a list, not a state_dict"),
+    (lambda path: torch.save({"block1.0.weight": "text"}, path), "holds a dict, not a state_dict"),
+    (lambda path: torch.save({"x": torch.zeros(3)}, path), "do not fit its architecture"),
+])
+@pytest.mark.parametrize("option", ["--weights", "--onnx"])
+def test_tampered_weights_exit_2_on_export(trained, tmp_path, tamper, words, option):
+    storage, number, weights = trained
+    original = weights.read_bytes()
+    try:
+        tamper(weights)
+        result = run_nas("export", number, "-o", tmp_path / "m.py", option, tmp_path / "w", "--study", "s",
+                         "--storage", storage)
+    finally:
+        weights.write_bytes(original)
+    one_line_error(result, f"trial {number}'s", words, "rerun the trial")
+    assert not (tmp_path / "w").exists()
+
