@@ -111,7 +111,14 @@ class TrainResult:
 
 
 class TrainingDiverged(NasError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite, or rose far above a uniform guess's (DIVERGED_LOSS)."""
+
+
+# Cross-entropy of a uniform guess over the 10 classes is ln(10) ≈ 2.3 (label smoothing leaves
+# that unchanged), and a fresh net starts near it. An epoch's mean train loss at 4× that means
+# the net gives the right digit about 1/10,000 of the probability on average: it is not
+# learning but blowing up (--lr 1000 reaches 1e16 without ever becoming NaN).
+DIVERGED_LOSS = 4 * math.log(10)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -266,8 +273,9 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
-    (the search prunes that way). Raises TrainingDiverged on a NaN or infinite loss. On CUDA the
-    train step runs as one captured CUDA graph unless `cuda_graph` is False.
+    (the search prunes that way). Raises TrainingDiverged when an epoch's training loss is NaN,
+    infinite or above DIVERGED_LOSS. On CUDA the train step runs as one captured CUDA graph
+    unless `cuda_graph` is False.
     """
     start = time.perf_counter()
     recipe = replace(recipe, lr=recipe.peak_lr)  # record the learning rate actually used
@@ -335,9 +343,10 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         correct.zero_()
         train_loss = loss_total / steps
         train_seconds = time.perf_counter() - epoch_start
-        if not math.isfinite(train_loss):
-            raise TrainingDiverged(f"the training loss became {train_loss} in epoch {epoch}; "
-                                   f"lower the learning rate (now {recipe.peak_lr:g})")
+        if not train_loss <= DIVERGED_LOSS:  # NaN fails every comparison
+            raise TrainingDiverged(f"training diverged: the mean training loss was {train_loss:.3g} in epoch "
+                                   f"{epoch} (a uniform guess scores {math.log(10):.2f}); lower the learning "
+                                   f"rate (now {recipe.peak_lr:g})")
         val_loss, val_acc = evaluate(model, *val) if val is not None else (None, None)
         stats = EpochStats(epoch=epoch, train_loss=train_loss, train_acc=right / (steps * batch),
                            val_loss=val_loss, val_acc=val_acc, train_seconds=train_seconds,
