@@ -145,7 +145,7 @@ def train(
     from nas.data import load_train_val
     from nas.modelfile import load_model
     from nas.rules import Rules
-    from nas.train import Recipe, save_run
+    from nas.train import Recipe, save_run, writable_dir
     from nas.train import train as run_training
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
@@ -153,6 +153,8 @@ def train(
         recipe = Recipe(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                         label_smoothing=label_smoothing, augment=augment, dropout=dropout, seed=seed)
         rules.check_epochs(epochs)
+        if out is not None:
+            writable_dir(out, "--out")  # before training, not after it
         torch.manual_seed(seed)  # the weights' initialization
         model = load_model(model_file, name)
         train_data, val_data = load_train_val(data_dir, subset, val_subset)

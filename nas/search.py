@@ -25,7 +25,7 @@ from nas.errors import NasError
 from nas.rules import Rules, check
 from nas.space import load_space
 from nas.storage import HEARTBEAT_SECONDS, beating, open_study
-from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train
+from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
 
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -183,6 +183,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        _directions(settings), settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
+    writable_dir(Path(settings.results_dir) / settings.study, "--results-dir")  # the study name is checked now
     observer.started(settings, study)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it

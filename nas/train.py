@@ -13,10 +13,12 @@ The search runs every trial through `train()`, so it is built for speed and hone
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -381,5 +383,27 @@ def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:  # a full disk, say: leave no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise NasError(f"cannot write {path} ({exc.strerror}); free some space or make the folder "
+                       "writable, and run again") from None
+
+
+def writable_dir(path: str | Path, option: str) -> None:
+    """Fail now, not after training, when files could not be written in the folder `path`.
+
+    A temporary file is written and removed there, or in its nearest existing parent when the
+    folder is yet to be made: nothing is left or created.
+    """
+    path = Path(path)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise NasError(f"cannot write to {path} ({exc.strerror}); pass a writable {option}") from None

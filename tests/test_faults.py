@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import gzip
 import json
+import shutil
 import sqlite3
 import struct
 import subprocess
@@ -255,3 +256,60 @@ def test_tampered_weights_exit_2_on_export(trained, tmp_path, tamper, words, opt
     one_line_error(result, f"trial {number}'s", words, "rerun the trial")
     assert not (tmp_path / "w").exists()
 
+
+
+def nas_on_tmpfs(mount, options: str, *args) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """`nas ARGS` with a tmpfs (e.g. size=8k, or ro) at `mount`, in a private mount namespace:
+    a real full or read-only disk without root. Returns the run and the files left on the tmpfs."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-Urm", "true"]).returncode != 0:
+        pytest.skip("needs `unshare -Urm` (user namespaces) to mount a small or read-only tmpfs")
+    mount.mkdir(parents=True, exist_ok=True)
+    listing = mount.parent / f"{mount.name}.files"
+    script = ('mnt=$1; out=$2; opts=$3; shift 3; mount -t tmpfs -o "$opts" tmpfs "$mnt" || exit 97; '
+              '"$@"; rc=$?; find "$mnt" -type f > "$out"; exit $rc')
+    proc = subprocess.run(["unshare", "-Urm", "sh", "-c", script, "sh", mount, listing, options,
+                           sys.executable, "-m", "nas", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode != 97, proc.stderr
+    return proc, listing.read_text().split()
+
+
+def clean_failure(proc, *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    for word in words:
+        assert word in proc.stderr
+
+
+def test_a_full_disk_fails_the_trial_and_leaves_no_temp_file(mnist_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path}/t.db"
+    proc, files = nas_on_tmpfs(tmp_path / "results", "size=8k", "search", "--trials", "1", *QUICK, "--space",
+                               "tiny", "--study", "t", "--storage", storage, "--results-dir", tmp_path / "results")
+    clean_failure(proc, "No space left on device", "weights.pt")
+    assert not [f for f in files if f.endswith(".tmp")]
+    trials = optuna.load_study(study_name="t", storage=storage).trials
+    assert TrialState.RUNNING not in {t.state for t in trials}
+    [failed] = [t for t in trials if t.user_attrs.get("status") == "failed"]
+    assert failed.state == TrialState.FAIL and "No space left on device" in failed.user_attrs["reason"]
+    assert len(failed.user_attrs["val_acc_history"]) == 1  # it trained, then could not be saved
+
+
+def test_a_read_only_results_dir_or_out_fails_before_training(mnist_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path}/t.db"
+    proc, _ = nas_on_tmpfs(tmp_path / "ro", "ro", "search", "--trials", "1", *QUICK, "--space", "tiny", "--study",
+                           "t", "--storage", storage, "--results-dir", tmp_path / "ro")
+    clean_failure(proc, "Read-only file system", "--results-dir")
+    assert optuna.load_study(study_name="t", storage=storage).trials == []  # nothing was trained
+    proc, _ = nas_on_tmpfs(tmp_path / "ro", "ro", "train", MODELS / "seed_net.py", *QUICK, "--out",
+                           tmp_path / "ro" / "run")
+    clean_failure(proc, "Read-only file system", "--out")
+    assert "epoch" not in proc.stderr.lower()
+
+
+def test_an_out_folder_that_cannot_be_made_fails_before_training(mnist_dir, tmp_path):
+    (tmp_path / "file").write_text("a file, not a folder")
+    train = run_nas("train", MODELS / "seed_net.py", *QUICK, "--out", tmp_path / "file" / "run")
+    one_line_error(train, "cannot write to", "Not a directory", "--out")
+    search = run_nas("search", "--trials", "1", *QUICK, "--study", "t", "--storage", f"sqlite:///{tmp_path}/t.db",
+                     "--results-dir", tmp_path / "file")
+    one_line_error(search, "cannot write to", "--results-dir")
