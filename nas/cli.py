@@ -206,7 +206,7 @@ def search(
     Candidates from the space are checked by the validator before training; rejected ones are recorded and do not count. Survivors train for --epochs, report validation accuracy each epoch, and may be pruned. Ctrl-C marks the running trial failed, keeps the finished ones and prints the leaderboard.
     """
     from nas.render_search import SearchView, leaderboard_table
-    from nas.results import leaderboard
+    from nas.results import check_top, leaderboard
     from nas.rules import Rules
     from nas.search import SearchSettings, run_search
     from nas.storage import mask
@@ -219,6 +219,7 @@ def search(
                               rules=Rules(max_params=max_params, max_epochs=max_epochs, strict=strict))
     interrupted = False
     with user_errors():
+        check_top(top)  # before the search, not after it
         try:
             with SearchView(err_console) as view:
                 outcome = run_search(settings, view)

@@ -18,13 +18,16 @@ from torch import nn
 from nas.errors import NasError
 
 
-def import_file(path: str | Path) -> ModuleType:
-    """Import a Python file as a fresh module; its folder is importable while it loads."""
+def import_file(path: str | Path, kind: str = "a model") -> ModuleType:
+    """Import a Python file as a fresh module; its folder is importable while it loads.
+
+    `kind` is what the file should define, for the messages: "a model", "a search space".
+    """
     path = Path(path)
     if not path.exists():
-        raise NasError(f"{path}: no such file; pass the path of a Python file that defines a model")
+        raise NasError(f"{path}: no such file; pass the path of a Python file that defines {kind}")
     if path.is_dir():
-        raise NasError(f"{path} is a directory; pass the path of a Python file that defines a model")
+        raise NasError(f"{path} is a directory; pass the path of a Python file that defines {kind}")
     try:
         source = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError) as exc:

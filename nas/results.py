@@ -65,8 +65,14 @@ def rank(rows: list[Row]) -> list[Row]:
     return ordered
 
 
+def check_top(top: int | None) -> None:
+    if top is not None and top < 1:
+        raise NasError(f"--top {top} is not a number of rows; use 1 or more")
+
+
 def leaderboard(storage: str, study: str, top: int | None = None, include_all: bool = False) -> list[Row]:
-    """Ranked rows of a study: complete trials, or every trial with include_all."""
+    """Ranked rows of a study: complete trials, or every trial with include_all; the best `top` if given."""
+    check_top(top)
     loaded = load_study(storage, study)
     rows = rank([row(t) for t in loaded.get_trials(deepcopy=False)
                  if include_all or t.state == TrialState.COMPLETE])
@@ -77,7 +83,7 @@ def leaderboard(storage: str, study: str, top: int | None = None, include_all: b
         evaluation = evaluations.get(evaluation_key(r.trial))
         if evaluation:
             r.test_acc, r.test_acc_std = evaluation["mean"], evaluation["std"]
-    return rows[:top] if top else rows
+    return rows[:top]
 
 
 def _rounded(recipe: dict) -> dict:

@@ -177,6 +177,8 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     settings.rules.check_epochs(settings.epochs)
     if settings.trials < 1:
         raise NasError(f"--trials {settings.trials} is not a number of trials; use 1 or more")
+    if settings.timeout is not None and not settings.timeout >= 0:  # NaN too
+        raise NasError(f"--timeout {settings.timeout} is not a number of seconds; use 0 or more")
     load_space(settings.space)  # a bad --space fails here, once, not in every worker
     device = resolve_device(settings.device)
     workers = settings.workers or default_workers(device)

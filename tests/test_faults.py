@@ -313,3 +313,23 @@ def test_an_out_folder_that_cannot_be_made_fails_before_training(mnist_dir, tmp_
     search = run_nas("search", "--trials", "1", *QUICK, "--study", "t", "--storage", f"sqlite:///{tmp_path}/t.db",
                      "--results-dir", tmp_path / "file")
     one_line_error(search, "cannot write to", "--results-dir")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--top", "0"], "--top 0 is not a number of rows"), (["--top", "-1"], "--top -1 is not a number of rows"),
+    (["--timeout", "-5"], "--timeout -5.0 is not a number of seconds"),
+    (["--space", "missing_space.py"], "no such file; pass the path of a Python file that defines a search space"),
+])
+def test_bad_search_numbers_and_spaces_exit_2_before_anything(args, words, mnist_dir, tmp_path):
+    result = run_nas("search", "--trials", "1", *QUICK, "--study", "t", "--storage", f"sqlite:///{tmp_path}/t.db",
+                     "--results-dir", tmp_path / "results", *args)
+    assert "a model" not in one_line_error(result, words)
+    assert list(tmp_path.iterdir()) == []  # failed before the storage or results were touched
+
+
+def test_leaderboard_top_must_be_positive(trained):
+    storage = trained[0]
+    for top in ("0", "-1"):
+        one_line_error(run_nas("leaderboard", "--top", top, "--study", "s", "--storage", storage), f"--top {top}")
+    result = run_nas("leaderboard", "--top", "1", "--study", "s", "--storage", storage, "--format", "json")
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 1
