@@ -24,7 +24,7 @@ from nas.data import load_train_val
 from nas.errors import NasError
 from nas.rules import Rules, check
 from nas.space import load_space
-from nas.storage import HEARTBEAT_SECONDS, beating, open_study
+from nas.storage import HEARTBEAT_SECONDS, beating, check_study_name, open_study
 from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
 
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
@@ -182,10 +182,10 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     load_space(settings.space)  # a bad --space fails here, once, not in every worker
     device = resolve_device(settings.device)
     workers = settings.workers or default_workers(device)
+    writable_dir(Path(settings.results_dir) / check_study_name(settings.study), "--results-dir")
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        _directions(settings), settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
-    writable_dir(Path(settings.results_dir) / settings.study, "--results-dir")  # the study name is checked now
     observer.started(settings, study)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
