@@ -26,11 +26,11 @@ from nas.errors import NasError
 from nas.rules import Rules, count_params
 
 ACTIVATIONS = {"relu": "nn.ReLU()", "silu": "nn.SiLU()", "gelu": "nn.GELU()"}
-# The keys each layer type takes, and for whole numbers their range: wide enough for any
-# MNIST net, small enough that no description can ask build() for gigabytes
+# The keys each layer type takes, and for whole numbers their range: far beyond any net under
+# the rules, yet a stored description cannot make one conv larger than 512·512·11·11 ≈ 32M weights
 OPTIONS = {"conv": ("out", "kernel", "padding", "dilation", "groups"), "head": ("out",), "bn": (),
            "act": ("fn",), "maxpool": ("kernel",), "dropout": ("p",), "gap": ()}
-RANGES = {"out": (1, 1024), "groups": (1, 1024), "kernel": (1, 28), "dilation": (1, 28), "padding": (0, 28)}
+RANGES = {"out": (1, 512), "groups": (1, 512), "kernel": (1, 11), "dilation": (1, 14), "padding": (0, 28)}
 
 
 def normalized(description) -> list[dict]:
