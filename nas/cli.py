@@ -153,7 +153,7 @@ def train(
     from nas.judge import judge_file
     from nas.modelfile import load_model
     from nas.rules import Rules
-    from nas.train import Recipe, save_run
+    from nas.train import Recipe, save_run, writable_dir
     from nas.train import train as run_training
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
@@ -161,6 +161,8 @@ def train(
         recipe = Recipe(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                         label_smoothing=label_smoothing, augment=augment, dropout=dropout, seed=seed)
         rules.check_epochs(epochs)
+        if out is not None:
+            writable_dir(out, "--out")  # before training, not after it
         # First in a process of its own: a file that exits, hangs or breaks the rules stops here
         report = judge_file(model_file, name, rules, batch_sizes=(3, batch_size), timeout=timeout, debug=_debug)
         if not report.ok:
@@ -218,9 +220,10 @@ def search(
     Candidates from the space are checked by the validator before training; rejected ones are recorded and do not count. Survivors train for --epochs, report validation accuracy each epoch, and may be pruned. Ctrl-C marks the running trial failed, keeps the finished ones and prints the leaderboard.
     """
     from nas.render_search import SearchView, leaderboard_table
-    from nas.results import leaderboard
+    from nas.results import check_top, leaderboard
     from nas.rules import Rules
     from nas.search import SearchSettings, run_search
+    from nas.storage import mask
 
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
                               device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
@@ -230,6 +233,7 @@ def search(
                               rules=Rules(max_params=max_params, max_epochs=max_epochs, strict=strict))
     interrupted = False
     with user_errors():
+        check_top(top)  # before the search, not after it
         try:
             with SearchView(err_console) as view:
                 outcome = run_search(settings, view)
@@ -247,7 +251,7 @@ def search(
     if rows:  # how to take the best model away
         defaults = SearchSettings()
         where = (f" --study {study}" if study != defaults.study else "") + \
-                (f" --storage {storage}" if storage != defaults.storage else "")
+                (f" --storage {mask(storage)}" if storage != defaults.storage else "")
         err_console.print(f"Next: nas evaluate {rows[0].trial} --seeds 3{where}, then "
                           f"nas export {rows[0].trial} -o best.py --weights best.pt{where}",
                           style="dim", highlight=False, soft_wrap=True)  # one line, to copy

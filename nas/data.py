@@ -12,6 +12,7 @@ import math
 import os
 import struct
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,11 @@ def _read_idx(raw: Path, name: str) -> torch.Tensor | None:
     read from NAME or NAME.gz; None when neither exists."""
     for path, opener in ((raw / name, open), (raw / f"{name}.gz", gzip.open)):
         if path.exists():
-            with opener(path, "rb") as f:
-                data = bytearray(f.read())
+            try:
+                with opener(path, "rb") as f:
+                    data = bytearray(f.read())
+            except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:  # truncated, not gzip, corrupt
+                raise NasError(f"{path} cannot be read ({type(exc).__name__}: {exc}); copy it again") from None
             ndim = data[3] if len(data) >= 4 else 0
             header = 4 + 4 * ndim
             dims = struct.unpack(f">{ndim}I", data[4:header]) if len(data) >= header else ()
@@ -54,7 +58,10 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     raw = root / "MNIST" / "raw"
     images, labels = _read_idx(raw, f"{prefix}-images-idx3-ubyte"), _read_idx(raw, f"{prefix}-labels-idx1-ubyte")
     if images is not None and labels is not None:  # read directly: importing torchvision costs a second
-        return images, labels.long()
+        return _checked(raw, prefix, images, labels.long())
+    if not root.is_dir():  # torchvision would create it: a mistyped --data-dir must not become a folder
+        raise NasError(f"the data directory {root} does not exist; put {', '.join(MNIST_FILES)} in {raw} "
+                       "(or create the directory, and nas downloads them), or pass --data-dir / set NAS_DATA_DIR")
     import torchvision
 
     try:
@@ -65,7 +72,20 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         raise NasError(f"MNIST is not in {raw} and could not be downloaded "
                        f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there, or pass "
                        "--data-dir / set NAS_DATA_DIR") from exc
-    return ds.data, ds.targets
+    return _checked(raw, prefix, ds.data, ds.targets)
+
+
+def _checked(raw: Path, prefix: str, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pair, if it is one: N 28×28 images and N labels from 0 to 9."""
+    if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise NasError(f"{raw}/{prefix}-images-idx3-ubyte holds shape {tuple(images.shape)}, not N×28×28 "
+                       "images; copy the MNIST files again")
+    if labels.dim() != 1 or len(labels) != len(images) or (len(labels) and int(labels.max()) > 9):
+        shape = tuple(labels.shape)
+        highest = int(labels.max()) if labels.numel() else None
+        raise NasError(f"{raw}/{prefix}-labels-idx1-ubyte does not match its images ({shape} labels, highest "
+                       f"{highest}, for {len(images):,} images of digits 0-9); copy the MNIST files again")
+    return images, labels
 
 
 @dataclass

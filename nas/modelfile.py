@@ -22,25 +22,31 @@ if TYPE_CHECKING:
 MAX_SOURCE_BYTES = 10 * 2**20  # no model file is this big; /dev/zero and friends are refused early
 
 
-def check_source_path(path: str | Path) -> Path:
-    """`path`, if it names a regular .py file of reasonable size; else a NasError saying what it is."""
+def check_source_path(path: str | Path, kind: str = "a model") -> Path:
+    """`path`, if it names a regular .py file of reasonable size; else a NasError saying what it is.
+
+    `kind` is what the file should define, for the messages: "a model", "a search space".
+    """
     path = Path(path)
     if not path.exists():
-        raise NasError(f"{path}: no such file; pass the path of a Python file that defines a model")
+        raise NasError(f"{path}: no such file; pass the path of a Python file that defines {kind}")
     if path.is_dir():
-        raise NasError(f"{path} is a directory; pass the path of a Python file that defines a model")
+        raise NasError(f"{path} is a directory; pass the path of a Python file that defines {kind}")
     if not path.is_file():
         raise NasError(f"{path} is not a regular file (a pipe or a device?); pass a .py file")
     if path.suffix != ".py":
-        raise NasError(f"{path} is not a .py file; pass the Python source file that defines the model")
+        raise NasError(f"{path} is not a .py file; pass the Python source file that defines {kind}")
     if path.stat().st_size > MAX_SOURCE_BYTES:
-        raise NasError(f"{path} is {path.stat().st_size:,} bytes, too big for a model file; pass a .py file")
+        raise NasError(f"{path} is {path.stat().st_size:,} bytes, too big for a Python file; pass a .py file")
     return path
 
 
-def import_file(path: str | Path) -> ModuleType:
-    """Import a Python file as a fresh module; its folder is importable while it loads."""
-    path = check_source_path(path)
+def import_file(path: str | Path, kind: str = "a model") -> ModuleType:
+    """Import a Python file as a fresh module; its folder is importable while it loads.
+
+    `kind` is what the file should define, for the messages: "a model", "a search space".
+    """
+    path = check_source_path(path, kind)
     try:
         source = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError) as exc:

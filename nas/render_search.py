@@ -50,7 +50,9 @@ class SearchView(Observer):
         self.live.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        # A search stopped by an error leaves only the error's line; a finished or interrupted one, the view
+        self.live.transient = exc_type is not None and not issubclass(exc_type, KeyboardInterrupt)
         self.live.stop()
 
     def _refresh(self) -> None:

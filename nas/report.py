@@ -15,6 +15,7 @@ import optuna.visualization.matplotlib as ovm  # noqa: E402
 from nas.errors import NasError  # noqa: E402
 from nas.results import leaderboard, pareto_front  # noqa: E402
 from nas.storage import load_study  # noqa: E402
+from nas.train import writable_dir  # noqa: E402
 
 # Known points to beat, as test accuracy: (label, total params, accuracy)
 ANCHORS = [("seed (hand-tuned, Keras)", 13_904, 0.9941), ("hand-built reference", 14_770, 0.996),
@@ -62,6 +63,7 @@ def write_report(storage: str, study_name: str, out_dir: str | Path | None = Non
     if not complete:
         raise NasError(f"study {study_name!r} has no complete trial yet; run `nas search` first")
     out = Path(out_dir) if out_dir else Path("results") / study_name
+    writable_dir(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "pareto.png"]
     with warnings.catch_warnings():  # Optuna marks its matplotlib backend experimental

@@ -12,7 +12,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from nas.arch import build, source
+from nas.arch import arch_string, build, source, total_params
 from nas.errors import NasError
 from nas.storage import load_study
 
@@ -65,8 +65,14 @@ def rank(rows: list[Row]) -> list[Row]:
     return ordered
 
 
+def check_top(top: int | None) -> None:
+    if top is not None and top < 1:
+        raise NasError(f"--top {top} is not a number of rows; use 1 or more")
+
+
 def leaderboard(storage: str, study: str, top: int | None = None, include_all: bool = False) -> list[Row]:
-    """Ranked rows of a study: complete trials, or every trial with include_all."""
+    """Ranked rows of a study: complete trials, or every trial with include_all; the best `top` if given."""
+    check_top(top)
     loaded = load_study(storage, study)
     rows = rank([row(t) for t in loaded.get_trials(deepcopy=False)
                  if include_all or t.state == TrialState.COMPLETE])
@@ -77,7 +83,7 @@ def leaderboard(storage: str, study: str, top: int | None = None, include_all: b
         evaluation = evaluations.get(evaluation_key(r.trial))
         if evaluation:
             r.test_acc, r.test_acc_std = evaluation["mean"], evaluation["std"]
-    return rows[:top] if top else rows
+    return rows[:top]
 
 
 def _rounded(recipe: dict) -> dict:
@@ -118,28 +124,46 @@ def export_trial(storage: str, study: str, number: int, out: str | Path, weights
     """Write trial `number` as a standalone PyTorch file, and its trained weights or ONNX if asked."""
     _, trial = complete_trial(storage, study, number)
     attrs = trial.user_attrs
-    doc = (f"Trial {number} of study {study!r}, found by nas: {attrs['arch_string']}.\n\n"
-           f"{attrs['total_params']:,} total params, validation accuracy {trial.values[0]:.2%} after "
-           f"{attrs.get('epochs')} epoch(s). Recipe: {json.dumps(_rounded(attrs['recipe']))}.\n")
-    Path(out).write_text(source(attrs["arch"], class_name=f"Trial{number}Net", doc=doc))
-    if weights is None and onnx is None:
-        return Path(out)
+    arch = attrs["arch"]  # stored data: arch_string, total_params and source check it before use
+    doc = (f"Trial {number} of study {study!r}, found by nas: {arch_string(arch)}.\n\n"
+           f"{total_params(arch):,} total params, validation accuracy {trial.values[0]:.2%} after "
+           f"{attrs.get('epochs')} epoch(s). Recipe: {json.dumps(_rounded(attrs['recipe']))}.")
+    try:
+        Path(out).write_text(source(arch, class_name=f"Trial{number}Net", doc=doc))
+        if weights is None and onnx is None:
+            return Path(out)
+        model = _trained_model(attrs, number)
+        if weights is not None:
+            torch.save(model.state_dict(), weights)
+        if onnx is not None:
+            export_onnx(model.eval(), onnx)
+    except OSError as exc:
+        raise NasError(f"cannot write {exc.filename or out}: {exc.strerror}; pass a path in a writable "
+                       "folder") from None
+    return Path(out)
+
+
+def _trained_model(attrs: dict, number: int) -> torch.nn.Module:
+    """The trial's model with its stored weights, or a NasError saying why they cannot be had."""
     stored = Path(attrs.get("weights", ""))
     if not stored.is_file():
         raise NasError(f"trial {number}'s weights are not at {stored}; run export where the search ran "
                        "(or from a copy of its results folder)")
-    state = torch.load(stored, weights_only=True)
-    if weights is not None:
-        torch.save(state, weights)
-    if onnx is not None:
-        model = build(attrs["arch"])
-        try:
-            model.load_state_dict(state)
-        except RuntimeError:
-            raise NasError(f"trial {number}'s stored weights do not fit its architecture (saved by an older "
-                           "nas?); rerun the trial") from None
-        export_onnx(model.eval(), onnx)
-    return Path(out)
+    try:
+        state = torch.load(stored, weights_only=True)  # weights_only: the file is data, never code
+    except Exception as exc:  # torch raises many kinds for a damaged file: pickle, zip, EOF, runtime
+        raise NasError(f"trial {number}'s weights file {stored} is damaged ({type(exc).__name__}); rerun the "
+                       "trial") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise NasError(f"trial {number}'s weights file {stored} holds a {type(state).__name__}, not a "
+                       "state_dict; rerun the trial")
+    model = build(attrs["arch"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError:
+        raise NasError(f"trial {number}'s stored weights do not fit its architecture (saved by an older "
+                       "nas?); rerun the trial") from None
+    return model
 
 
 def export_onnx(model: torch.nn.Module, path: str | Path, tolerance: float = 1e-4) -> bool:

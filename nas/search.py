@@ -19,14 +19,14 @@ from pathlib import Path
 import optuna
 import torch
 
-from nas.arch import arch_string, build
+from nas.arch import arch_string, build, normalized
 from nas.data import load_train_val
 from nas.errors import NasError
 from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
-from nas.storage import HEARTBEAT_SECONDS, beating, open_study
-from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train
+from nas.storage import HEARTBEAT_SECONDS, beating, check_study_name, open_study
+from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
 
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -178,9 +178,12 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     settings.rules.check_epochs(settings.epochs)
     if settings.trials < 1:
         raise NasError(f"--trials {settings.trials} is not a number of trials; use 1 or more")
+    if settings.timeout is not None and not settings.timeout >= 0:  # NaN too
+        raise NasError(f"--timeout {settings.timeout} is not a number of seconds; use 0 or more")
     load_space(settings.space)  # a bad --space fails here, once, not in every worker
     device = resolve_device(settings.device)
     workers = settings.workers or default_workers(device)
+    writable_dir(Path(settings.results_dir) / check_study_name(settings.study), "--results-dir")
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        _directions(settings), settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
@@ -271,6 +274,33 @@ def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
             observer.trial_finished(finished)
 
 
+def _candidate(space, trial, settings: SearchSettings) -> tuple[list[dict], Recipe, torch.nn.Module]:
+    """The space's candidate: its description (normalized), recipe and built model.
+
+    A suggest() that raises or returns what cannot be built is a broken space, not a bad
+    candidate: a NasError naming the space stops the search (the caller marks the trial failed).
+    """
+    def broken(what: str, exc: Exception) -> NasError:
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        detail = detail if isinstance(exc, NasError) else f"{type(exc).__name__}: {detail}"
+        return NasError(f"search space {space.name!r} ({space.path}) is broken: suggest() {what} ({detail}); "
+                        "fix the space")
+
+    try:
+        candidate = space.suggest(trial, settings.rules)
+    except Exception as exc:  # whatever a user's code raises
+        raise broken("raised", exc) from exc
+    try:
+        if not isinstance(candidate, dict) or not isinstance(candidate.get("recipe", {}), dict):
+            raise NasError(f"a {type(candidate).__name__}, not {{'arch': [...], 'recipe': {{...}}}}")
+        arch = normalized(candidate.get("arch"))
+        recipe = Recipe(epochs=settings.epochs, seed=settings.seed, **candidate.get("recipe", {}))
+        torch.manual_seed(settings.seed)  # every candidate starts from the same seed
+        return arch, recipe, build(arch)
+    except Exception as exc:  # an unknown recipe key is a TypeError, a conv torch refuses a ValueError
+        raise broken("returned a candidate that cannot be used", exc) from exc
+
+
 def _run_trial(study, trial, space, settings, device, train_data, val_data,
                observer) -> optuna.trial.FrozenTrial | None:
     """Check one candidate, then train it. None when it was rejected before training.
@@ -278,16 +308,12 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     Every path ends with study.tell, so an exception from here means the trial is still open.
     """
     rules = settings.rules
-    candidate = space.suggest(trial, rules)
-    arch, arch_str = candidate["arch"], arch_string(candidate["arch"])
-    recipe = Recipe(epochs=settings.epochs, seed=settings.seed, **candidate.get("recipe", {}))
+    arch, recipe, model = _candidate(space, trial, settings)
+    arch_str = arch_string(arch)
     for key, value in {"space": space.name, "arch": arch, "arch_string": arch_str,
                        "recipe": asdict(recipe), "seed": settings.seed, "device": str(device)}.items():
         trial.set_user_attr(key, value)
-
-    torch.manual_seed(settings.seed)  # every candidate starts from the same seed
     try:
-        model = build(arch)
         report = check(model, rules)
     except NasError as exc:  # e.g. a forward that raises: not a model we can judge
         report, reason = None, str(exc)

@@ -38,7 +38,7 @@ def load_space(name_or_path: str) -> Space:
             known = ", ".join(s.name for s in list_spaces())
             raise NasError(f"no search space named {name_or_path!r}; known: {known}, or pass a path to a .py file")
         path = found[0]
-    module = import_file(path)
+    module = import_file(path, kind="a search space")
     suggest = getattr(module, "suggest", None)
     if not callable(suggest):
         raise NasError(f"{path} defines no suggest(trial, rules) function; a search space needs one")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import warnings
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import optuna
@@ -19,13 +20,45 @@ warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 
 
-def mask(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+def mask(text: str) -> str:
+    """Text (a URL, or a message that holds one) with every password in it replaced by ***.
+
+    Everything from `user:` to the line's last @ goes, since a password may hold a raw @
+    (postgresql://u:p@ss@host/db); so does the value of a ?password= or &password= parameter.
+    Every URL the user gave passes through here before it is shown.
+    """
+    text = re.sub(r"(://[^:/@\s]*:).*@", r"\1***@", text)
+    return re.sub(r"([?&]password=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
+
+
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def check_study_name(name: str) -> str:
+    """The name, if it is safe to use as a folder name under results/ (weights and plots go there)."""
+    if not STUDY_NAME.fullmatch(name) or ".." in name:
+        raise NasError(f"study name {name!r} is not allowed; use 1 to 100 letters, digits, '_', '.' or '-', "
+                       "starting with a letter or digit, and no '..'")
+    return name
 
 
 def _sqlite_path(url: str) -> Path | None:
     return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+
+OPTUNA_TABLES = {"studies", "trials", "version_info"}
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """An existing file must be empty or an Optuna storage: Optuna would add its tables to any other database."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise NasError(f"{path} is not a SQLite database ({exc}); pass another --storage") from None
+    if tables and not OPTUNA_TABLES <= tables:
+        raise NasError(f"{path} is a SQLite database of something else (tables: {', '.join(sorted(tables)[:5])}), "
+                       "not an Optuna storage; pass another --storage")
 
 
 HEARTBEAT_SECONDS = 60  # a worker that stops beating for 2× this is declared dead, its trial retried
@@ -33,12 +66,22 @@ MAX_RETRIES = 3  # a trial whose worker died is run again at most this many time
 
 
 def _storage(url: str, create: bool, heartbeat: int | None = None) -> optuna.storages.BaseStorage:
+    host_part = url.partition("://")[2].split("/", 1)[0]
+    if host_part.count("@") > 1:  # SQLAlchemy would take what follows the first @ for the host
+        raise NasError(f"the storage URL {mask(url)} has more than one @ before its host; write an @ in the "
+                       "password as %40")
     path = _sqlite_path(url)
     if path is not None:
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise NasError(f"cannot create the folder of storage file {path} ({exc.strerror}); pass a "
+                               "--storage path in a writable folder") from None
         elif not path.exists():
             raise NasError(f"no storage file at {path}; run `nas search` first or pass --storage")
+        if path.is_file():
+            _check_sqlite_file(path)
     try:
         # SQLite: wait for a lock instead of failing at once when several processes write
         kwargs = {"connect_args": {"timeout": 60}} if path is not None else None
@@ -58,6 +101,7 @@ def open_study(url: str, name: str, sampler: optuna.samplers.BaseSampler, pruner
     died is marked failed by the next worker and queued again with the same parameters.
     """
     directions = directions or ["maximize"]
+    check_study_name(name)
     study = optuna.create_study(storage=_storage(url, create=True, heartbeat=heartbeat), study_name=name,
                                 sampler=sampler,
                                 pruner=pruner, directions=directions, load_if_exists=True)
@@ -69,6 +113,7 @@ def open_study(url: str, name: str, sampler: optuna.samplers.BaseSampler, pruner
 
 def load_study(url: str, name: str) -> optuna.Study:
     """An existing study, for reading."""
+    check_study_name(name)
     storage = _storage(url, create=False)
     try:
         return optuna.load_study(study_name=name, storage=storage)

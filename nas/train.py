@@ -13,13 +13,15 @@ The search runs every trial through `train()`, so it is built for speed and hone
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
+import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -56,6 +58,15 @@ class Recipe:
     seed: int = 0
 
     def __post_init__(self):
+        # a recipe may come from a space or a storage: every number must be one
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "str" or (value is None and "None" in f.type):
+                continue
+            whole = f.type == "int"
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                    or not math.isfinite(value):
+                raise NasError(f"recipe {f.name}={value!r} is not {'a whole number' if whole else 'a finite number'}")
         if self.optimizer not in OPTIMIZERS:
             raise NasError(f"--optimizer {self.optimizer!r} is not known; use one of {', '.join(OPTIMIZERS)}")
         if self.lr is not None and not self.lr > 0:
@@ -103,7 +114,14 @@ class TrainResult:
 
 
 class TrainingDiverged(NasError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite, or rose far above a uniform guess's (DIVERGED_LOSS)."""
+
+
+# Cross-entropy of a uniform guess over the 10 classes is ln(10) ≈ 2.3 (label smoothing leaves
+# that unchanged), and a fresh net starts near it. An epoch's mean train loss at 4× that means
+# the net gives the right digit about 1/10,000 of the probability on average: it is not
+# learning but blowing up (--lr 1000 reaches 1e16 without ever becoming NaN).
+DIVERGED_LOSS = 4 * math.log(10)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -258,8 +276,9 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
-    (the search prunes that way). Raises TrainingDiverged on a NaN or infinite loss. On CUDA the
-    train step runs as one captured CUDA graph unless `cuda_graph` is False.
+    (the search prunes that way). Raises TrainingDiverged when an epoch's training loss is NaN,
+    infinite or above DIVERGED_LOSS. On CUDA the train step runs as one captured CUDA graph
+    unless `cuda_graph` is False.
     """
     start = time.perf_counter()
     recipe = replace(recipe, lr=recipe.peak_lr)  # record the learning rate actually used
@@ -331,9 +350,10 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         correct.zero_()
         train_loss = loss_total / steps
         train_seconds = time.perf_counter() - epoch_start
-        if not math.isfinite(train_loss):
-            raise TrainingDiverged(f"the training loss became {train_loss} in epoch {epoch}; "
-                                   f"lower the learning rate (now {recipe.peak_lr:g})")
+        if not train_loss <= DIVERGED_LOSS:  # NaN fails every comparison
+            raise TrainingDiverged(f"training diverged: the mean training loss was {train_loss:.3g} in epoch "
+                                   f"{epoch} (a uniform guess scores {math.log(10):.2f}); lower the learning "
+                                   f"rate (now {recipe.peak_lr:g})")
         val_loss, val_acc = evaluate(model, *val) if val is not None else (None, None)
         stats = EpochStats(epoch=epoch, train_loss=train_loss, train_acc=right / (steps * batch),
                            val_loss=val_loss, val_acc=val_acc, train_seconds=train_seconds,
@@ -372,5 +392,27 @@ def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:  # a full disk, say: leave no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise NasError(f"cannot write {path} ({exc.strerror}); free some space or make the folder "
+                       "writable, and run again") from None
+
+
+def writable_dir(path: str | Path, option: str) -> None:
+    """Fail now, not after training, when files could not be written in the folder `path`.
+
+    A temporary file is written and removed there, or in its nearest existing parent when the
+    folder is yet to be made: nothing is left or created.
+    """
+    path = Path(path)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise NasError(f"cannot write to {path} ({exc.strerror}); pass a writable {option}") from None

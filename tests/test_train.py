@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import subprocess
 import sys
 
+import optuna
 import pytest
 import torch
 
@@ -15,7 +17,7 @@ from conftest import MODELS, ROOT, run_nas
 from nas.data import load_train_val
 from nas.modelfile import load_model
 from nas.errors import RulesBroken
-from nas.train import Recipe, TrainingDiverged, evaluate, one_cycle, to_device, train
+from nas.train import DIVERGED_LOSS, Recipe, TrainingDiverged, evaluate, one_cycle, to_device, train
 
 
 def test_train_reaches_95_percent_and_its_weights_reload(mnist_dir, tmp_path):
@@ -132,6 +134,28 @@ def test_learning_rate_table_is_torchs_one_cycle(total_steps):
 def test_divergence_stops_with_a_clear_error(mnist_dir):
     with pytest.raises(TrainingDiverged, match="lower the learning rate"):
         _short_run(mnist_dir, lr=1e12, augment=0)
+
+
+def test_a_loss_that_explodes_without_nan_is_divergence(mnist_dir, tmp_path):
+    quick = ["--epochs", "1", "--subset", "500", "--val-subset", "500", "--device", "cpu"]
+    result = run_nas("train", MODELS / "seed_net.py", *quick, "--lr", "1000")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = result.stderr.strip().splitlines()
+    assert "training diverged" in line and "lower the learning rate (now 1000)" in line
+    loss = float(line.split("mean training loss was ")[1].split()[0])
+    assert math.isfinite(loss) and loss > DIVERGED_LOSS  # not NaN: caught by its size
+
+    space = tmp_path / "exploding.py"
+    space.write_text("def suggest(trial, rules):\n    conv = [{'type': 'conv', 'out': 16}, {'type': 'bn'}, {'type': 'act'}]\n"
+                     "    return {'arch': conv + [{'type': 'maxpool'}] + conv + [{'type': 'gap'}, {'type': 'head'}],\n"
+                     "            'recipe': {'lr': trial.suggest_float('lr', 999.0, 1000.0)}}\n")
+    storage = f"sqlite:///{tmp_path}/t.db"
+    search = run_nas("search", "--trials", "1", *quick, "--space", space, "--study", "t", "--storage", storage,
+                     "--results-dir", tmp_path / "results")
+    assert search.exit_code == 0, search.stderr
+    [trial] = optuna.load_study(study_name="t", storage=storage).trials
+    assert trial.state == optuna.trial.TrialState.FAIL and "training diverged" in trial.user_attrs["reason"]
+    assert not (tmp_path / "results" / "t").exists()  # no weights kept for it
 
 
 def test_library_refuses_a_rule_breaker(mnist_dir):
