@@ -16,10 +16,18 @@ from nas.errors import NasError, RulesBroken
 
 app = typer.Typer(help="Search, train and check tiny bias-free, FC-free CNNs for MNIST under hard rules.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
-_debug = False
 
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console; off a terminal (a pipe, a file, CI) without rich's 80-column default, so
+    tables keep their natural width instead of being squeezed."""
+    on_terminal = Console(stderr=stderr).is_terminal
+    return Console(stderr=stderr) if on_terminal else Console(stderr=stderr, width=10_000)
+
+
+console = _console()
+err_console = _console(stderr=True)
+_debug = False
 
 
 @contextmanager
