@@ -189,7 +189,8 @@ def search(
     data_dir: DataDir = None,
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
-    seed: Annotated[int, typer.Option(help="Seeds the sampler and every trial's training.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds every trial's training, and the sampler: per trial number, so a "
+                                       "resumed run or another machine continues instead of repeating.")] = 0,
     sampler: Annotated[str, typer.Option(help="tpe, random or nsga2.")] = "tpe",
     objective: Annotated[str, typer.Option(help="accuracy (best validation accuracy; ties go to fewer params) or "
                                            "pareto (maximize accuracy and minimize params together; no pruning).")] = "accuracy",

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import optuna
 import torch
 
@@ -87,6 +88,17 @@ def _sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
     if settings.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=settings.seed)
     raise NasError(f"--sampler {settings.sampler!r} is not known; use tpe, random or nsga2")
+
+
+def trial_sampler_seed(seed: int, number: int) -> int:
+    """The sampler's seed for trial `number` of a search run with --seed `seed`.
+
+    Seeded per trial number, not per process: a resumed run's trial 3 draws from another stream
+    than trial 0 did, instead of proposing it again. The storage hands out trial numbers, so
+    workers on one machine or many draw distinct streams without picking seeds, and the same
+    command on an empty study draws the same trials again.
+    """
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
 
 
 OBJECTIVES = {"accuracy": ["maximize"], "pareto": ["maximize", "minimize"]}  # (val acc[, total params])
@@ -199,8 +211,8 @@ def _run_workers(settings, workers, budget, study, observer, ctx) -> None:
     """Start the worker processes and follow the study until they finish."""
     errors = ctx.Queue()
     threads = max(1, (os.cpu_count() or 1) // workers)
-    procs = [ctx.Process(target=_worker_main, args=(settings, budget, rank, threads, errors), daemon=True)
-             for rank in range(workers)]
+    procs = [ctx.Process(target=_worker_main, args=(settings, budget, threads, errors), daemon=True)
+             for _ in range(workers)]
     for proc in procs:
         proc.start()
     seen = {t.number for t in study.get_trials(deepcopy=False)}
@@ -229,33 +241,33 @@ def _run_workers(settings, workers, budget, study, observer, ctx) -> None:
                        "--debug to see why")
 
 
-def _worker_main(settings: SearchSettings, budget: Budget, rank: int, threads: int, errors) -> None:
+def _worker_main(settings: SearchSettings, budget: Budget, threads: int, errors) -> None:
     torch.set_num_threads(threads)
     try:
-        search_worker(settings, budget, rank=rank)
+        search_worker(settings, budget)
     except KeyboardInterrupt:
         pass  # the running trial is already marked failed
     except NasError as exc:
         errors.put(str(exc))
 
 
-def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
-                  observer: Observer | None = None) -> None:
+def search_worker(settings: SearchSettings, budget: Budget, observer: Observer | None = None) -> None:
     """One worker: claim a slot, sample, check, train; until the budget is spent.
 
-    Each worker samples with its own seed (seed + rank), or parallel workers would propose the
-    same candidates; every trial still trains with settings.seed, so results compare.
+    The sampler is seeded per trial (trial_sampler_seed), so no two trials share a random stream;
+    every trial still trains with settings.seed, so results compare.
     """
     observer = observer or Observer()
     space = load_space(settings.space)
     device = resolve_device(settings.device)
     train_data, val_data = load_train_val(settings.data_dir, settings.subset, settings.val_subset)
-    sampler = _sampler(replace(settings, seed=settings.seed + rank))
-    study = open_study(settings.storage, settings.study, sampler, _pruner(settings), _directions(settings),
-                       settings.heartbeat)
+    study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
+                       _directions(settings), settings.heartbeat)
     while budget.claim():
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
         trial = study.ask()
+        # samplers draw lazily, at the space's first suggest: a sampler set now draws this trial
+        study.sampler = _sampler(replace(settings, seed=trial_sampler_seed(settings.seed, trial.number)))
         try:
             with beating(study, trial):
                 finished = _run_trial(study, trial, space, settings, device, train_data, val_data, observer)
@@ -280,6 +292,8 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     candidate = space.suggest(trial, rules)
     arch, arch_str = candidate["arch"], arch_string(candidate["arch"])
     recipe = Recipe(epochs=settings.epochs, seed=settings.seed, **candidate.get("recipe", {}))
+    # a quick run on a small --subset: a sampled batch larger than the data is the whole data
+    recipe = replace(recipe, batch_size=min(recipe.batch_size, len(train_data)))
     for key, value in {"space": space.name, "arch": arch, "arch_string": arch_str,
                        "recipe": asdict(recipe), "seed": settings.seed, "device": str(device)}.items():
         trial.set_user_attr(key, value)

@@ -58,6 +58,21 @@ def test_search_stores_ranks_and_resumes(mnist_dir, tmp_path):
     assert len([r for r in board(tmp_path) if r["state"] == "complete"]) == 5
 
 
+def test_running_the_same_search_again_proposes_new_candidates_and_a_seeded_run_repeats(mnist_dir, tmp_path):
+    def candidates(db: str) -> list[str]:
+        result = run_nas("search", "--trials", "2", "--epochs", "1", "--subset", "500", "--val-subset", "500",
+                         "--device", "cpu", "--space", "tiny", "--study", "t", "--storage", f"sqlite:///{db}",
+                         "--results-dir", tmp_path / "results", "--pruner", "none")
+        assert result.exit_code == 0, result.stderr
+        study = optuna.load_study(study_name="t", storage=f"sqlite:///{db}")
+        return [json.dumps(t.params, sort_keys=True) for t in study.trials]
+
+    first = candidates(tmp_path / "a.db")
+    twice = candidates(tmp_path / "a.db")  # the same command on the same study
+    assert len(set(twice)) == len(twice) >= 4  # no candidate proposed (or trained) twice
+    assert candidates(tmp_path / "b.db") == first  # the same command on an empty study: the same trials
+
+
 def test_two_workers_share_one_sqlite_study(mnist_dir, tmp_path):
     result = search(tmp_path, "--trials", "4", "--workers", "2", "--space", "tiny")
     assert result.exit_code == 0, result.stderr
@@ -67,7 +82,7 @@ def test_two_workers_share_one_sqlite_study(mnist_dir, tmp_path):
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(complete) == 4
     assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
-    # each worker samples with its own seed: no two trials got the same candidate
+    # every trial samples from its own stream: no two trials got the same candidate
     assert len({json.dumps(t.params, sort_keys=True) for t in complete}) == 4
 
 
