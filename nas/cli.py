@@ -212,6 +212,7 @@ def search(
 
     Candidates from the space are checked by the validator before training; rejected ones are recorded and do not count. Survivors train for --epochs, report validation accuracy each epoch, and may be pruned. Ctrl-C marks the running trial failed, keeps the finished ones and prints the leaderboard.
     """
+    from nas.render import plural
     from nas.render_search import SearchView, leaderboard_table
     from nas.results import leaderboard
     from nas.rules import Rules
@@ -226,7 +227,8 @@ def search(
     interrupted = False
     with user_errors():
         try:
-            with SearchView(err_console) as view:
+            live = console.is_terminal and err_console.is_terminal  # else plain lines on stdout, for logs
+            with SearchView(err_console if live else console, live) as view:
                 outcome = run_search(settings, view)
         except KeyboardInterrupt:
             interrupted = True
@@ -237,13 +239,13 @@ def search(
                                style="bold yellow"))
         raise typer.Exit(130)
     note = " (timeout)" if outcome.stop_reason == "timeout" else ""
-    console.print(f"{outcome.trained} trials trained, {outcome.rejected} candidates rejected before training, "
-                  f"{outcome.seconds:.1f} s{note}")
+    console.print(f"{plural(outcome.trained, 'trial')} trained, {plural(outcome.rejected, 'candidate')} rejected "
+                  f"before training, {outcome.seconds:.1f} s{note}")
     if rows:  # how to take the best model away
         defaults = SearchSettings()
         where = (f" --study {study}" if study != defaults.study else "") + \
                 (f" --storage {storage}" if storage != defaults.storage else "")
-        err_console.print(f"Next: nas evaluate {rows[0].trial} --seeds 3{where}, then "
+        err_console.print(f"\nNext: nas evaluate {rows[0].trial} --seeds 3{where}, then "
                           f"nas export {rows[0].trial} -o best.py --weights best.pt{where}",
                           style="dim", highlight=False, soft_wrap=True)  # one line, to copy
 

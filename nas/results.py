@@ -70,10 +70,9 @@ def leaderboard(storage: str, study: str, top: int | None = None, include_all: b
     loaded = load_study(storage, study)
     rows = rank([row(t) for t in loaded.get_trials(deepcopy=False)
                  if include_all or t.state == TrialState.COMPLETE])
-    front = {r.trial for r in pareto_front(rows)}
+    mark_pareto(rows)
     evaluations = loaded.user_attrs
     for r in rows:
-        r.pareto = r.trial in front
         evaluation = evaluations.get(evaluation_key(r.trial))
         if evaluation:
             r.test_acc, r.test_acc_std = evaluation["mean"], evaluation["std"]
@@ -93,6 +92,14 @@ def pareto_front(rows: list[Row]) -> list[Row]:
                 and (a.val_acc > b.val_acc or a.total_params < b.total_params))
 
     return [r for r in done if not any(dominates(o, r) for o in done)]
+
+
+def mark_pareto(rows: list[Row]) -> list[Row]:
+    """Set each row's `pareto` (★): whether it is on the front of these rows."""
+    front = {r.trial for r in pareto_front(rows)}
+    for r in rows:
+        r.pareto = r.trial in front
+    return rows
 
 
 def evaluation_key(number: int) -> str:

@@ -28,6 +28,9 @@ from nas.space import load_space
 from nas.storage import HEARTBEAT_SECONDS, beating, open_study
 from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train
 
+# The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores
+# (benchmarks/results/train-cpu.md): a typical default-space candidate, for cost estimates.
+CPU_EPOCH_SECONDS, CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 23.41, 50_000, 2
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -66,10 +69,30 @@ class SearchOutcome:
     stop_reason: str  # "done", "timeout"
 
 
+@dataclass
+class CostEstimate:
+    """What a search will take on the CPU, scaled from the reference net's measured speed."""
+
+    seconds: float  # every trial trained for every epoch (pruning only shortens it)
+    seconds_per_epoch: float
+    trials: int
+    epochs: int
+    images: int
+
+
+def cpu_cost(settings: SearchSettings, cores: int) -> CostEstimate:
+    """The estimate for `settings` on `cores` CPU cores (training threads)."""
+    images = settings.subset or CPU_EPOCH_IMAGES
+    per_epoch = CPU_EPOCH_SECONDS * images / CPU_EPOCH_IMAGES * CPU_EPOCH_CORES / max(1, cores)
+    return CostEstimate(per_epoch * settings.epochs * settings.trials, per_epoch, settings.trials,
+                        settings.epochs, images)
+
+
 class Observer:
     """Hooks for a live view. Every method is optional; the defaults do nothing."""
 
-    def started(self, settings: SearchSettings, study: optuna.Study) -> None: ...
+    def started(self, settings: SearchSettings, study: optuna.Study, cost: CostEstimate | None) -> None:
+        """Before the first trial; `cost` is the estimate on a CPU, None on a GPU."""
 
     def trial_started(self, number: int, arch: str, total_params: int, epochs: int) -> None: ...
 
@@ -195,7 +218,8 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        _directions(settings), settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
-    observer.started(settings, study)
+    cost = cpu_cost(settings, torch.get_num_threads()) if device.type == "cpu" else None
+    observer.started(settings, study, cost)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
     budget = Budget(settings.trials, settings.max_rejections_per_trial * settings.trials, settings.timeout, ctx)
