@@ -53,6 +53,12 @@ def user_errors():
         raise typer.Exit(130)
 
 
+def flag(*names: str, **options):
+    """A boolean option that takes no value: --help shows `--json`, not `--json <bool>` (which
+    reads as if `--json true` worked)."""
+    return typer.Option(*names, metavar="", **options)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"nas {__version__}")
@@ -61,8 +67,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+    debug: Annotated[bool, flag("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+    version: Annotated[Optional[bool], flag("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
 ) -> None:
     """Search, train and check tiny bias-free, FC-free CNNs for MNIST under hard rules.
@@ -76,13 +82,13 @@ def main(
 MaxParams = Annotated[int, typer.Option("--max-params", min=1,
                                         help="Total params must be strictly below this.")]
 MaxEpochs = Annotated[int, typer.Option("--max-epochs", min=1, help="Most epochs the rules allow.")]
-Strict = Annotated[bool, typer.Option("--strict", help="Also forbid the affine shift (beta) of normalization layers.")]
+Strict = Annotated[bool, flag("--strict", help="Also forbid the affine shift (beta) of normalization layers.")]
 ModelName = Annotated[Optional[str], typer.Option(
     "--name", help="Attribute to use: an nn.Module instance, an nn.Module subclass, or a zero-argument function "
                    "returning a module. Default: build_model(), else `model`, else the file's single nn.Module "
                    "subclass that takes no arguments.")]
 ModelFile = Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
+AsJson = Annotated[bool, flag("--json", help="Print one JSON object on stdout instead of tables.")]
 Epochs = Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")]
 Device = Annotated[str, typer.Option(help="auto (CUDA if there is a GPU), cpu or cuda.")]
 DataDir = Annotated[Optional[Path], typer.Option(help="MNIST location. Default: $NAS_DATA_DIR, else ./data.")]
@@ -175,6 +181,8 @@ def train(
     console.print(render.train_summary(result))
     if out is not None:
         console.print(f"Wrote {out}/metrics.json, weights.pt and {Path(model_file).name}")
+    else:
+        err_console.print("Nothing saved: pass --out DIR to keep the weights and metrics.", style="dim")
 
 
 @app.command()
@@ -255,10 +263,13 @@ def leaderboard(
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
     top: Annotated[Optional[int], typer.Option(help="Show only the best N.")] = None,
-    all_trials: Annotated[bool, typer.Option("--all", help="Include pruned, failed and rejected trials.")] = False,
+    all_trials: Annotated[bool, flag("--all", help="Include pruned, failed and rejected trials.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
 ) -> None:
-    """Rank a study's trials by validation accuracy (ties: fewer params first); ★ marks the Pareto-optimal ones (accuracy against params)."""
+    """Rank a study's trials by validation accuracy (ties: fewer params first); ★ marks the Pareto-optimal ones (accuracy against params).
+
+    Architecture, e.g. c11d2-M-t10-c17-G-h10: c16: a 3×3 conv with 16 output channels (d2: dilation 2); t10: a 1×1 transition conv to 10 channels; M: 2×2 max-pool; G: global average pool; h10: the 1×1 head conv to 10 classes. BatchNorm, activations and dropout are not shown.
+    """
     from nas import results
 
     with user_errors():
@@ -272,6 +283,21 @@ def leaderboard(
     else:
         writer = {"json": results.to_json, "csv": results.to_csv, "markdown": results.to_markdown}[fmt]
         typer.echo(writer(rows), nl=fmt == "json")
+
+
+@app.command()
+def data(
+    source: Annotated[Optional[Path], typer.Option("--from", help="A folder holding the four MNIST .gz files "
+                                                  "(directly or in MNIST/raw): copy them, for offline machines. "
+                                                  "Default: download them.", show_default=False)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Put MNIST in the data directory (DATA_DIR/MNIST/raw), where every command reads it."""
+    from nas.data import place_mnist
+
+    with user_errors():
+        placed = place_mnist(data_dir, source)
+    console.print(f"MNIST in {placed.raw}: {placed.how}", highlight=False)
 
 
 @app.command()
@@ -343,7 +369,7 @@ def export(
     weights: Annotated[Optional[Path], typer.Option(help="Also write the trial's trained weights (a "
                                                    "state_dict) here.")] = None,
     onnx: Annotated[Optional[Path], typer.Option(help="Also write the trained model as ONNX here (needs "
-                                                "nas[onnx]); checked against onnxruntime where installed.")] = None,
+                                                "nas\\[onnx]); checked against onnxruntime where installed.")] = None,
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
 ) -> None:
