@@ -358,7 +358,9 @@ def evaluate(
         typer.echo(json.dumps(result.to_dict()))
         return
     console.print(Text.assemble((result.target, "bold"), ": test accuracy ", result.summary()), soft_wrap=True)
-    console.print(f"{result.total_params:,} params, {result.epochs} epochs on {result.train_images:,} images, "
+    from nas.render import plural
+
+    console.print(f"{result.total_params:,} params, {plural(result.epochs, 'epoch')} on {result.train_images:,} images, "
                   f"{result.seconds:.1f} s")
 
 
