@@ -16,10 +16,18 @@ from nas.errors import NasError, RulesBroken
 
 app = typer.Typer(help="Search, train and check tiny bias-free, FC-free CNNs for MNIST under hard rules.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
-_debug = False
 
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console; off a terminal (a pipe, a file, CI) without rich's 80-column default, so
+    tables keep their natural width instead of being squeezed."""
+    on_terminal = Console(stderr=stderr).is_terminal
+    return Console(stderr=stderr) if on_terminal else Console(stderr=stderr, width=10_000)
+
+
+console = _console()
+err_console = _console(stderr=True)
+_debug = False
 
 
 @contextmanager
@@ -45,6 +53,12 @@ def user_errors():
         raise typer.Exit(130)
 
 
+def flag(*names: str, **options):
+    """A boolean option that takes no value: --help shows `--json`, not `--json <bool>` (which
+    reads as if `--json true` worked)."""
+    return typer.Option(*names, metavar="", **options)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"nas {__version__}")
@@ -53,8 +67,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+    debug: Annotated[bool, flag("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+    version: Annotated[Optional[bool], flag("--version", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
 ) -> None:
     """Search, train and check tiny bias-free, FC-free CNNs for MNIST under hard rules.
@@ -68,15 +82,15 @@ def main(
 MaxParams = Annotated[int, typer.Option("--max-params", min=1,
                                         help="Total params must be strictly below this.")]
 MaxEpochs = Annotated[int, typer.Option("--max-epochs", min=1, help="Most epochs the rules allow.")]
-Strict = Annotated[bool, typer.Option("--strict", help="Also forbid the affine shift (beta) of normalization layers.")]
+Strict = Annotated[bool, flag("--strict", help="Also forbid the affine shift (beta) of normalization layers.")]
 ModelName = Annotated[Optional[str], typer.Option(
     "--name", help="Attribute to use: an nn.Module instance, an nn.Module subclass, or a zero-argument function "
                    "returning a module. Default: build_model(), else `model`, else the file's single nn.Module "
                    "subclass that takes no arguments.")]
 ModelFile = Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)]
-Timeout = Annotated[float, typer.Option(min=0, help="Seconds the model file may take to be imported and "
+Timeout = Annotated[float, typer.Option(help="Seconds the model file may take to be imported and "
                                         "checked, in a process of its own; past them it is not judged (exit 2).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
+AsJson = Annotated[bool, flag("--json", help="Print one JSON object on stdout instead of tables.")]
 Epochs = Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")]
 Device = Annotated[str, typer.Option(help="auto (CUDA if there is a GPU), cpu or cuda.")]
 DataDir = Annotated[Optional[Path], typer.Option(help="MNIST location. Default: $NAS_DATA_DIR, else ./data.")]
@@ -183,6 +197,8 @@ def train(
     console.print(render.train_summary(result))
     if out is not None:
         console.print(f"Wrote {out}/metrics.json, weights.pt and {Path(model_file).name}")
+    else:
+        err_console.print("Nothing saved: pass --out DIR to keep the weights and metrics.", style="dim")
 
 
 @app.command()
@@ -197,7 +213,8 @@ def search(
     data_dir: DataDir = None,
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
-    seed: Annotated[int, typer.Option(help="Seeds the sampler and every trial's training.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds every trial's training, and the sampler: per trial number, so a "
+                                       "resumed run or another machine continues instead of repeating.")] = 0,
     sampler: Annotated[str, typer.Option(help="tpe, random or nsga2.")] = "tpe",
     objective: Annotated[str, typer.Option(help="accuracy (best validation accuracy; ties go to fewer params) or "
                                            "pareto (maximize accuracy and minimize params together; no pruning).")] = "accuracy",
@@ -219,6 +236,7 @@ def search(
 
     Candidates from the space are checked by the validator before training; rejected ones are recorded and do not count. Survivors train for --epochs, report validation accuracy each epoch, and may be pruned. Ctrl-C marks the running trial failed, keeps the finished ones and prints the leaderboard.
     """
+    from nas.render import plural
     from nas.render_search import SearchView, leaderboard_table
     from nas.results import check_top, leaderboard
     from nas.rules import Rules
@@ -235,7 +253,8 @@ def search(
     with user_errors():
         check_top(top)  # before the search, not after it
         try:
-            with SearchView(err_console) as view:
+            live = console.is_terminal and err_console.is_terminal  # else plain lines on stdout, for logs
+            with SearchView(err_console if live else console, live) as view:
                 outcome = run_search(settings, view)
         except KeyboardInterrupt:
             interrupted = True
@@ -246,13 +265,13 @@ def search(
                                style="bold yellow"))
         raise typer.Exit(130)
     note = " (timeout)" if outcome.stop_reason == "timeout" else ""
-    console.print(f"{outcome.trained} trials trained, {outcome.rejected} candidates rejected before training, "
-                  f"{outcome.seconds:.1f} s{note}")
+    console.print(f"{plural(outcome.trained, 'trial')} trained, {plural(outcome.rejected, 'candidate')} rejected "
+                  f"before training, {outcome.seconds:.1f} s{note}")
     if rows:  # how to take the best model away
         defaults = SearchSettings()
         where = (f" --study {study}" if study != defaults.study else "") + \
                 (f" --storage {mask(storage)}" if storage != defaults.storage else "")
-        err_console.print(f"Next: nas evaluate {rows[0].trial} --seeds 3{where}, then "
+        err_console.print(f"\nNext: nas evaluate {rows[0].trial} --seeds 3{where}, then "
                           f"nas export {rows[0].trial} -o best.py --weights best.pt{where}",
                           style="dim", highlight=False, soft_wrap=True)  # one line, to copy
 
@@ -262,10 +281,13 @@ def leaderboard(
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
     top: Annotated[Optional[int], typer.Option(help="Show only the best N.")] = None,
-    all_trials: Annotated[bool, typer.Option("--all", help="Include pruned, failed and rejected trials.")] = False,
+    all_trials: Annotated[bool, flag("--all", help="Include pruned, failed and rejected trials.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
 ) -> None:
-    """Rank a study's trials by validation accuracy (ties: fewer params first); ★ marks the Pareto-optimal ones (accuracy against params)."""
+    """Rank a study's trials by validation accuracy (ties: fewer params first); ★ marks the Pareto-optimal ones (accuracy against params).
+
+    Architecture, e.g. c11d2-M-t10-c17-G-h10: c16: a 3×3 conv with 16 output channels (d2: dilation 2); t10: a 1×1 transition conv to 10 channels; M: 2×2 max-pool; G: global average pool; h10: the 1×1 head conv to 10 classes. BatchNorm, activations and dropout are not shown.
+    """
     from nas import results
 
     with user_errors():
@@ -279,6 +301,21 @@ def leaderboard(
     else:
         writer = {"json": results.to_json, "csv": results.to_csv, "markdown": results.to_markdown}[fmt]
         typer.echo(writer(rows), nl=fmt == "json")
+
+
+@app.command()
+def data(
+    source: Annotated[Optional[Path], typer.Option("--from", help="A folder holding the four MNIST .gz files "
+                                                  "(directly or in MNIST/raw): copy them, for offline machines. "
+                                                  "Default: download them.", show_default=False)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Put MNIST in the data directory (DATA_DIR/MNIST/raw), where every command reads it."""
+    from nas.data import place_mnist
+
+    with user_errors():
+        placed = place_mnist(data_dir, source)
+    console.print(f"MNIST in {placed.raw}: {placed.how}", highlight=False)
 
 
 @app.command()
@@ -343,7 +380,9 @@ def evaluate(
         typer.echo(json.dumps(result.to_dict()))
         return
     console.print(Text.assemble((result.target, "bold"), ": test accuracy ", result.summary()), soft_wrap=True)
-    console.print(f"{result.total_params:,} params, {result.epochs} epochs on {result.train_images:,} images, "
+    from nas.render import plural
+
+    console.print(f"{result.total_params:,} params, {plural(result.epochs, 'epoch')} on {result.train_images:,} images, "
                   f"{result.seconds:.1f} s")
 
 
@@ -354,7 +393,7 @@ def export(
     weights: Annotated[Optional[Path], typer.Option(help="Also write the trial's trained weights (a "
                                                    "state_dict) here.")] = None,
     onnx: Annotated[Optional[Path], typer.Option(help="Also write the trained model as ONNX here (needs "
-                                                "nas[onnx]); checked against onnxruntime where installed.")] = None,
+                                                "nas\\[onnx]); checked against onnxruntime where installed.")] = None,
     storage: Storage = "sqlite:///results/nas.db",
     study: Study = "mnist",
 ) -> None:

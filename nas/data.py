@@ -10,6 +10,7 @@ import functools
 import gzip
 import math
 import os
+import shutil
 import struct
 import sys
 import zlib
@@ -134,3 +135,32 @@ def load_all_train(root: str | Path | None = None, subset: int | None = None) ->
 def load_test(root: str | Path | None = None) -> Split:
     """MNIST's 10,000 test images: for final evaluation only."""
     return Split(*_load(data_dir(root).resolve(), False))
+
+
+@dataclass
+class PlacedData:
+    """Where `nas data` put MNIST, and how: "copied", "downloaded" or "already there"."""
+
+    raw: Path
+    how: str
+
+
+def place_mnist(root: str | Path | None = None, source: str | Path | None = None) -> PlacedData:
+    """Put the four MNIST files into ROOT/MNIST/raw: copied from `source` (a folder holding them,
+    directly or under MNIST/raw), else downloaded by torchvision when they are not there yet."""
+    raw = data_dir(root) / "MNIST" / "raw"
+    if source is None:
+        if all((raw / name).exists() for name in MNIST_FILES):
+            return PlacedData(raw, "already there")
+        for train in (True, False):  # torchvision downloads every file at the first missing one
+            _load(data_dir(root).resolve(), train)
+        return PlacedData(raw, "downloaded")
+    source = Path(source)
+    found = next((d for d in (source, source / "MNIST" / "raw") if all((d / n).is_file() for n in MNIST_FILES)), None)
+    if found is None:
+        raise NasError(f"{source} does not hold the MNIST files ({', '.join(MNIST_FILES)}), directly or in "
+                       "MNIST/raw; pass the folder that does")
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in MNIST_FILES:
+        shutil.copyfile(found / name, raw / name)
+    return PlacedData(raw, f"copied from {found}")

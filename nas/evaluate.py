@@ -21,6 +21,8 @@ from nas.results import complete_trial, evaluation_key
 from nas.rules import Rules
 from nas.train import Recipe, evaluate, resolve_device, to_device, train
 
+ALL_TRAIN_IMAGES = 60_000  # a full-settings evaluation trains on all of them
+
 
 @dataclass
 class Evaluation:
@@ -78,12 +80,19 @@ def evaluate_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: i
 def evaluate_trial(storage: str, study: str, number: int, seeds: int, epochs: int | None = None,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
                    subset: int | None = None) -> Evaluation:
-    """Evaluate a search trial's architecture and recipe; store the figures with its study."""
+    """Evaluate a search trial's architecture and recipe; add the figures and settings to its study's.
+
+    Full settings: all 60,000 training images for the trial's own epochs; anything less (--subset,
+    --epochs) is a partial evaluation, kept but never shown in place of a full one.
+    """
     loaded, trial = complete_trial(storage, study, number)
     attrs = trial.user_attrs
     recipe = Recipe(**attrs["recipe"])
     recipe = replace(recipe, epochs=epochs or recipe.epochs)
     evaluation = evaluate_model(lambda: build(attrs["arch"]), recipe, seeds, f"trial {number}", rules, device,
                                 data_dir, subset)
-    loaded.set_user_attr(evaluation_key(number), evaluation.to_dict())
+    # every evaluation is kept with its settings; the leaderboard prefers the full-settings ones
+    full = evaluation.train_images == ALL_TRAIN_IMAGES and evaluation.epochs == attrs["recipe"]["epochs"]
+    kept = loaded.user_attrs.get(evaluation_key(number), [])
+    loaded.set_user_attr(evaluation_key(number), kept + [evaluation.to_dict() | {"full": full}])
     return evaluation

@@ -13,6 +13,11 @@ from rich.text import Text
 from nas.rules import Report
 
 
+def plural(n: int, word: str) -> str:
+    """E.g. "1 epoch", "2 epochs"."""
+    return f"{n:,} {word}{'s' * (n != 1)}"
+
+
 def _shape(shape: tuple[int, ...] | None) -> str:
     return "not called" if shape is None else "×".join(map(str, shape)) or "scalar"
 

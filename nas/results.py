@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from nas.arch import arch_string, build, source, total_params
 from nas.errors import NasError
+from nas.render import plural
 from nas.storage import load_study
 
 
@@ -32,6 +33,7 @@ class Row:
     reason: str = ""
     test_acc: float | None = None  # mean over seeds, from `nas evaluate`
     test_acc_std: float | None = None
+    test_acc_settings: str = ""  # how it was measured, e.g. "3 seeds" or "partial: 1 epoch, 5,000 images, 1 seed"
     pareto: bool = False  # no other complete trial is as accurate with fewer params, or better with as few
 
 
@@ -76,13 +78,14 @@ def leaderboard(storage: str, study: str, top: int | None = None, include_all: b
     loaded = load_study(storage, study)
     rows = rank([row(t) for t in loaded.get_trials(deepcopy=False)
                  if include_all or t.state == TrialState.COMPLETE])
-    front = {r.trial for r in pareto_front(rows)}
+    mark_pareto(rows)
     evaluations = loaded.user_attrs
     for r in rows:
-        r.pareto = r.trial in front
-        evaluation = evaluations.get(evaluation_key(r.trial))
-        if evaluation:
-            r.test_acc, r.test_acc_std = evaluation["mean"], evaluation["std"]
+        kept = evaluations.get(evaluation_key(r.trial))
+        if kept:
+            shown = ([e for e in kept if e["full"]] or kept)[-1]  # the latest full one; else the latest partial
+            r.test_acc, r.test_acc_std = shown["mean"], shown["std"]
+            r.test_acc_settings = _measured(shown)
     return rows[:top]
 
 
@@ -101,8 +104,24 @@ def pareto_front(rows: list[Row]) -> list[Row]:
     return [r for r in done if not any(dominates(o, r) for o in done)]
 
 
+def mark_pareto(rows: list[Row]) -> list[Row]:
+    """Set each row's `pareto` (★): whether it is on the front of these rows."""
+    front = {r.trial for r in pareto_front(rows)}
+    for r in rows:
+        r.pareto = r.trial in front
+    return rows
+
+
+def _measured(evaluation: dict) -> str:
+    """How a stored evaluation was measured, for the leaderboard."""
+    seeds = plural(len(evaluation["seeds"]), "seed")
+    if evaluation["full"]:
+        return seeds
+    return f"partial: {plural(evaluation['epochs'], 'epoch')}, {evaluation['train_images']:,} images, {seeds}"
+
+
 def evaluation_key(number: int) -> str:
-    """Where `nas evaluate` stores a trial's test figures: a study user attribute.
+    """Where `nas evaluate` keeps a trial's evaluations (a list): a study user attribute.
 
     Optuna does not let a finished trial's attributes change, so they live on the study.
     """
@@ -220,7 +239,7 @@ def pct(value: float | None) -> str:
 
 
 def test_acc(r: Row) -> str:
-    return "" if r.test_acc is None else f"{r.test_acc:.2%} ± {r.test_acc_std:.2%}"
+    return "" if r.test_acc is None else f"{r.test_acc:.2%} ± {r.test_acc_std:.2%} ({r.test_acc_settings})"
 
 
 def count(value: int | None) -> str:

@@ -16,18 +16,22 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import optuna
 import torch
 
 from nas.arch import arch_string, build, normalized
 from nas.data import load_train_val
-from nas.errors import NasError
+from nas.errors import NasError, first_line
 from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
 from nas.storage import HEARTBEAT_SECONDS, beating, check_study_name, open_study
 from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
 
+# The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores
+# (benchmarks/results/train-cpu.md): a typical default-space candidate, for cost estimates.
+CPU_EPOCH_SECONDS, CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 23.41, 50_000, 2
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -66,10 +70,30 @@ class SearchOutcome:
     stop_reason: str  # "done", "timeout"
 
 
+@dataclass
+class CostEstimate:
+    """What a search will take on the CPU, scaled from the reference net's measured speed."""
+
+    seconds: float  # every trial trained for every epoch (pruning only shortens it)
+    seconds_per_epoch: float
+    trials: int
+    epochs: int
+    images: int
+
+
+def cpu_cost(settings: SearchSettings, cores: int) -> CostEstimate:
+    """The estimate for `settings` on `cores` CPU cores (training threads)."""
+    images = settings.subset or CPU_EPOCH_IMAGES
+    per_epoch = CPU_EPOCH_SECONDS * images / CPU_EPOCH_IMAGES * CPU_EPOCH_CORES / max(1, cores)
+    return CostEstimate(per_epoch * settings.epochs * settings.trials, per_epoch, settings.trials,
+                        settings.epochs, images)
+
+
 class Observer:
     """Hooks for a live view. Every method is optional; the defaults do nothing."""
 
-    def started(self, settings: SearchSettings, study: optuna.Study) -> None: ...
+    def started(self, settings: SearchSettings, study: optuna.Study, cost: CostEstimate | None) -> None:
+        """Before the first trial; `cost` is the estimate on a CPU, None on a GPU."""
 
     def trial_started(self, number: int, arch: str, total_params: int, epochs: int) -> None: ...
 
@@ -88,6 +112,17 @@ def _sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
     if settings.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=settings.seed)
     raise NasError(f"--sampler {settings.sampler!r} is not known; use tpe, random or nsga2")
+
+
+def trial_sampler_seed(seed: int, number: int) -> int:
+    """The sampler's seed for trial `number` of a search run with --seed `seed`.
+
+    Seeded per trial number, not per process: a resumed run's trial 3 draws from another stream
+    than trial 0 did, instead of proposing it again. The storage hands out trial numbers, so
+    workers on one machine or many draw distinct streams without picking seeds, and the same
+    command on an empty study draws the same trials again.
+    """
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
 
 
 OBJECTIVES = {"accuracy": ["maximize"], "pareto": ["maximize", "minimize"]}  # (val acc[, total params])
@@ -187,7 +222,8 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        _directions(settings), settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
-    observer.started(settings, study)
+    cost = cpu_cost(settings, torch.get_num_threads()) if device.type == "cpu" else None
+    observer.started(settings, study, cost)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
     budget = Budget(settings.trials, settings.max_rejections_per_trial * settings.trials, settings.timeout, ctx)
@@ -203,8 +239,8 @@ def _run_workers(settings, workers, budget, study, observer, ctx) -> None:
     """Start the worker processes and follow the study until they finish."""
     errors = ctx.Queue()
     threads = max(1, (os.cpu_count() or 1) // workers)
-    procs = [ctx.Process(target=_worker_main, args=(settings, budget, rank, threads, errors), daemon=True)
-             for rank in range(workers)]
+    procs = [ctx.Process(target=_worker_main, args=(settings, budget, threads, errors), daemon=True)
+             for _ in range(workers)]
     for proc in procs:
         proc.start()
     seen = {t.number for t in study.get_trials(deepcopy=False)}
@@ -233,33 +269,33 @@ def _run_workers(settings, workers, budget, study, observer, ctx) -> None:
                        "--debug to see why")
 
 
-def _worker_main(settings: SearchSettings, budget: Budget, rank: int, threads: int, errors) -> None:
+def _worker_main(settings: SearchSettings, budget: Budget, threads: int, errors) -> None:
     torch.set_num_threads(threads)
     try:
-        search_worker(settings, budget, rank=rank)
+        search_worker(settings, budget)
     except KeyboardInterrupt:
         pass  # the running trial is already marked failed
     except NasError as exc:
         errors.put(str(exc))
 
 
-def search_worker(settings: SearchSettings, budget: Budget, rank: int = 0,
-                  observer: Observer | None = None) -> None:
+def search_worker(settings: SearchSettings, budget: Budget, observer: Observer | None = None) -> None:
     """One worker: claim a slot, sample, check, train; until the budget is spent.
 
-    Each worker samples with its own seed (seed + rank), or parallel workers would propose the
-    same candidates; every trial still trains with settings.seed, so results compare.
+    The sampler is seeded per trial (trial_sampler_seed), so no two trials share a random stream;
+    every trial still trains with settings.seed, so results compare.
     """
     observer = observer or Observer()
     space = load_space(settings.space)
     device = resolve_device(settings.device)
     train_data, val_data = load_train_val(settings.data_dir, settings.subset, settings.val_subset)
-    sampler = _sampler(replace(settings, seed=settings.seed + rank))
-    study = open_study(settings.storage, settings.study, sampler, _pruner(settings), _directions(settings),
-                       settings.heartbeat)
+    study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
+                       _directions(settings), settings.heartbeat)
     while budget.claim():
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
         trial = study.ask()
+        # samplers draw lazily, at the space's first suggest: a sampler set now draws this trial
+        study.sampler = _sampler(replace(settings, seed=trial_sampler_seed(settings.seed, trial.number)))
         try:
             with beating(study, trial):
                 finished = _run_trial(study, trial, space, settings, device, train_data, val_data, observer)
@@ -281,7 +317,7 @@ def _candidate(space, trial, settings: SearchSettings) -> tuple[list[dict], Reci
     candidate: a NasError naming the space stops the search (the caller marks the trial failed).
     """
     def broken(what: str, exc: Exception) -> NasError:
-        detail = (str(exc).strip().splitlines() or [""])[0]
+        detail = first_line(exc)
         detail = detail if isinstance(exc, NasError) else f"{type(exc).__name__}: {detail}"
         return NasError(f"search space {space.name!r} ({space.path}) is broken: suggest() {what} ({detail}); "
                         "fix the space")
@@ -310,6 +346,8 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     rules = settings.rules
     arch, recipe, model = _candidate(space, trial, settings)
     arch_str = arch_string(arch)
+    # a quick run on a small --subset: a sampled batch larger than the data is the whole data
+    recipe = replace(recipe, batch_size=min(recipe.batch_size, len(train_data)))
     for key, value in {"space": space.name, "arch": arch, "arch_string": arch_str,
                        "recipe": asdict(recipe), "seed": settings.seed, "device": str(device)}.items():
         trial.set_user_attr(key, value)

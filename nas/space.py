@@ -3,7 +3,8 @@
 A space file defines `suggest(trial, rules) -> {"arch": [...], "recipe": {...}}` in Optuna's
 define-by-run style, and may set DESCRIPTION (one line for `nas spaces`) and
 MIN_RECEPTIVE_FIELD (pixels: candidates that see less of the digit are rejected). `arch` is a
-description for nas.arch.build; `recipe` holds nas.train.Recipe fields to tune.
+description for nas.arch.build; `recipe` holds nas.train.Recipe fields to tune. Spaces share
+code by ordinary imports: `from search_spaces.default import family`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import nas
+import search_spaces
 from nas.errors import NasError
 from nas.modelfile import import_file
 
-# ./search_spaces first (a user's own), then the spaces shipped with nas
-SPACE_DIRS = (Path("search_spaces"), Path(nas.__file__).resolve().parent.parent / "search_spaces")
+# ./search_spaces first (a user's own), then the spaces shipped with nas: the installed package
+# search_spaces, so that they are found wherever nas is installed and run from
+SPACE_DIRS = (Path("search_spaces"), Path(search_spaces.__file__).resolve().parent)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from default import MIN_RECEPTIVE_FIELD, family  # noqa: F401  (the same receptive-field floor)
+from search_spaces.default import MIN_RECEPTIVE_FIELD, family  # noqa: F401  (the same receptive-field floor)
 
 DESCRIPTION = "the default family under 5,000 params (4–16 ch per layer)"
 BUDGET = 5_000

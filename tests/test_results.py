@@ -59,8 +59,17 @@ def test_evaluate_a_trial_stores_test_accuracy_on_the_leaderboard(study):
     assert min(figures["test_accs"]) == figures["min"] <= figures["mean"] <= figures["max"]
     row = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
     assert row["test_acc"] == pytest.approx(figures["mean"])
+    assert row["test_acc_settings"] == "partial: 1 epoch, 3,000 images, 2 seeds"
     table = run_nas("leaderboard", "--study", "s", "--storage", storage)
-    assert "Test acc" in table.stdout
+    assert "Test acc" in table.stdout and "(partial: 1 epoch, 3,000 images, 2 seeds)" in table.stdout
+
+    quick = run_nas("evaluate", best["trial"], "--epochs", "1", "--subset", "1000", "--seeds", "1", "--device", "cpu",
+                    "--study", "s", "--storage", storage)
+    assert quick.exit_code == 0, quick.stderr
+    row = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    assert row["test_acc_settings"] == "partial: 1 epoch, 1,000 images, 1 seed"  # the latest: no full one yet
+    kept = optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"]
+    assert [(e["train_images"], e["full"]) for e in kept] == [(3000, False), (1000, False)]  # each with its settings
 
 
 def test_evaluate_a_model_file(mnist_dir):

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, run_nas
 from nas.arch import build
+from nas.render_search import cost_note
+from nas.search import SearchSettings, cpu_cost
 from nas.validator import check
 
 
@@ -58,6 +60,21 @@ def test_search_stores_ranks_and_resumes(mnist_dir, tmp_path):
     assert len([r for r in board(tmp_path) if r["state"] == "complete"]) == 5
 
 
+def test_running_the_same_search_again_proposes_new_candidates_and_a_seeded_run_repeats(mnist_dir, tmp_path):
+    def candidates(db: str) -> list[str]:
+        result = run_nas("search", "--trials", "2", "--epochs", "1", "--subset", "500", "--val-subset", "500",
+                         "--device", "cpu", "--space", "tiny", "--study", "t", "--storage", f"sqlite:///{db}",
+                         "--results-dir", tmp_path / "results", "--pruner", "none")
+        assert result.exit_code == 0, result.stderr
+        study = optuna.load_study(study_name="t", storage=f"sqlite:///{db}")
+        return [json.dumps(t.params, sort_keys=True) for t in study.trials]
+
+    first = candidates(tmp_path / "a.db")
+    twice = candidates(tmp_path / "a.db")  # the same command on the same study
+    assert len(set(twice)) == len(twice) >= 4  # no candidate proposed (or trained) twice
+    assert candidates(tmp_path / "b.db") == first  # the same command on an empty study: the same trials
+
+
 def test_two_workers_share_one_sqlite_study(mnist_dir, tmp_path):
     result = search(tmp_path, "--trials", "4", "--workers", "2", "--space", "tiny")
     assert result.exit_code == 0, result.stderr
@@ -67,7 +84,7 @@ def test_two_workers_share_one_sqlite_study(mnist_dir, tmp_path):
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(complete) == 4
     assert all(t.state != optuna.trial.TrialState.RUNNING for t in study.trials)
-    # each worker samples with its own seed: no two trials got the same candidate
+    # every trial samples from its own stream: no two trials got the same candidate
     assert len({json.dumps(t.params, sort_keys=True) for t in complete}) == 4
 
 
@@ -122,6 +139,39 @@ def test_spaces_lists_default_and_tiny():
 def test_bad_search_options_exit_2(mnist_dir, tmp_path, args, words):
     result = search(tmp_path, "--trials", "1", *args)
     assert result.exit_code == 2 and words in result.stderr
+
+
+def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mnist_dir, tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nas", "search", "--trials", "3", "--epochs", "1", "--subset", "500",
+         "--val-subset", "500", "--device", "cpu", "--study", "t", "--storage", f"sqlite:///{tmp_path}/t.db",
+         "--results-dir", str(tmp_path / "results"), "--space", "tiny"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    lines, running_at_first_trial = [], None
+    for line in proc.stdout:  # as `nas search ... | cat` reads it
+        lines.append(line)
+        if running_at_first_trial is None and line.startswith("trial 0 complete"):
+            running_at_first_trial = proc.poll() is None
+    err = proc.stderr.read()
+    assert proc.wait() == 0, err
+    out = "".join(lines)
+    assert running_at_first_trial, out  # the first trial's line came while the search still ran
+    assert "On the CPU this search may take about" in out  # the cost, before starting
+    epoch_lines = [line for line in lines if " epoch 1/1: loss " in line]
+    assert len(epoch_lines) == 3 and all("s/epoch, trial ends" in line for line in epoch_lines)
+    assert len([line for line in lines if " complete: val acc " in line and "search ends ~" in line]) == 3
+    assert "\x1b[" not in out + err  # no live view, no colours
+    board_at = out.index("Study 't': top 3")
+    assert board_at > out.rindex(" complete: val acc ")
+    assert "★" in out[board_at:] and "3 trials trained" in out[board_at:]
+    assert "\n\nNext: nas evaluate" in err or err.startswith("\nNext: nas evaluate")
+
+
+def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
+    note = cost_note(cpu_cost(SearchSettings(), cores=2))  # the defaults: 50 trials × 20 epochs × 50,000
+    assert "about 6.5 h" in note and "50 trials × 20 epochs × 50,000 images" in note
+    assert all(option in note for option in ("--trials", "--epochs", "--subset"))
+    assert "--subset" not in cost_note(cpu_cost(SearchSettings(trials=1, epochs=1, subset=500), cores=2))
 
 
 def test_ctrl_c_keeps_finished_trials_and_prints_the_leaderboard(mnist_dir, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import MODELS, ROOT, run_nas
-from nas.data import load_train_val
+from nas.data import MNIST_FILES, load_train_val
 from nas.modelfile import load_model
 from nas.errors import RulesBroken
 from nas.train import DIVERGED_LOSS, Recipe, TrainingDiverged, evaluate, one_cycle, to_device, train
@@ -39,6 +39,13 @@ def test_train_reaches_95_percent_and_its_weights_reload(mnist_dir, tmp_path):
     _, val = load_train_val(mnist_dir)
     _, acc = evaluate(model, *to_device(val, torch.device("cpu")))
     assert acc == pytest.approx(metrics["val_acc"], abs=1e-4)
+
+
+def test_train_without_out_says_that_nothing_is_saved(mnist_dir, tmp_path):
+    result = run_nas("train", MODELS / "seed_net.py", "--epochs", "1", "--subset", "256", "--val-subset", "256",
+                     "--device", "cpu")
+    assert result.exit_code == 0, result.stderr
+    assert "Nothing saved: pass --out DIR" in result.stderr and "Epochs: 1 " in result.stdout
 
 
 def test_too_many_epochs_exit_2_before_anything():
@@ -82,6 +89,25 @@ def test_missing_data_offline_exits_2_naming_the_files(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "train-images-idx3-ubyte.gz" in lines[-1] and "t10k-labels-idx1-ubyte.gz" in lines[-1]
     assert proc.stdout == ""
+
+
+def test_nas_data_places_mnist_from_a_folder_then_finds_it_there(mnist_dir, tmp_path):
+    placed = run_nas("data", "--from", mnist_dir, "--data-dir", tmp_path / "d")
+    assert placed.exit_code == 0, placed.stderr
+    assert "copied from" in placed.stdout
+    for name in MNIST_FILES:
+        copy, original = (root / "MNIST" / "raw" / name for root in (tmp_path / "d", mnist_dir))
+        assert copy.read_bytes() == original.read_bytes()
+    assert len(load_train_val(tmp_path / "d", val_subset=10)[1]) == 10
+    again = run_nas("data", "--data-dir", tmp_path / "d")
+    assert again.exit_code == 0 and "already there" in again.stdout
+
+
+def test_nas_data_from_a_folder_without_mnist_exits_2_with_one_line(tmp_path):
+    result = run_nas("data", "--from", tmp_path, "--data-dir", tmp_path / "d")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "does not hold the MNIST files" in result.stderr
+    assert not (tmp_path / "d").exists()
 
 
 def _short_run(mnist_dir, **recipe):

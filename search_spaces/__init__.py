@@ -1,0 +1,1 @@
+"""The search spaces shipped with nas: `nas search --space NAME` loads search_spaces/NAME.py."""
