@@ -1,7 +1,8 @@
 """How long validation takes on the CPU: the library call and the whole `nas validate` command.
 
-Target (issue "Foundation and nas validate"): validating a net of the reference size (~14.8k
-params) takes under 2 s on the CPU.
+Target (issue "A validator you can trust"): `nas validate` on the reference net (14,770 params)
+takes at most 3 s end to end, process start and the judging child process included. check()
+runs the model forward and backward in train and eval mode at batch 3 and 128, watched and not.
 
     python benchmarks/bench_validate.py [--runs 5]
 """
@@ -38,6 +39,12 @@ def main() -> None:
         check_seconds.append(time.perf_counter() - start)
     assert report.ok
 
+    uncheck_seconds = []  # the floor: one process that only imports torch
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch"], check=True, capture_output=True, cwd=ROOT)
+        uncheck_seconds.append(time.perf_counter() - start)
+
     cli_seconds = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -47,10 +54,13 @@ def main() -> None:
 
     record("validate", [
         {"what": "check(model) on the 14,770-param seed net", "median s": f"{median(check_seconds):.3f}",
-         "runs": runs, "target s": 2.0},
+         "runs": runs, "target s": ""},
+        {"what": "`python -c 'import torch'` (the floor any judging process pays)",
+         "median s": f"{median(uncheck_seconds):.3f}", "runs": runs, "target s": ""},
         {"what": "`python -m nas validate seed_net.py --json`, process start included",
-         "median s": f"{median(cli_seconds):.3f}", "runs": runs, "target s": 2.0},
-    ], notes="first check() in a process included in the median; CLI time includes importing torch")
+         "median s": f"{median(cli_seconds):.3f}", "runs": runs, "target s": 3.0},
+    ], notes="first check() in a process included in the median; the CLI judges in a child process, "
+             "which imports torch; the parent does not")
 
 
 if __name__ == "__main__":
