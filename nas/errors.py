@@ -20,3 +20,9 @@ class RulesBroken(Exception):
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message: what a one-line error shows of it."""
     return (str(exc).strip().splitlines() or [""])[0]
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as `Type: first line`, or `Type` alone when it has no message."""
+    line = first_line(exc)
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__

@@ -137,7 +137,7 @@ def _outcome(path: Path, answer: bytes, returncode: int, token: str, memory_mb: 
 # -- the child -----------------------------------------------------------------------------------
 
 _WATCHED = ("torch", "torch.nn.modules.module", "torch.utils._python_dispatch", "torch.utils._pytree",
-            "torch.nn.functional", "torch.autograd")
+            "torch.nn.functional", "torch.autograd", "math", "builtins", "operator", "os", "json", "functools")
 
 
 def _fingerprint() -> dict:
@@ -150,6 +150,8 @@ def _fingerprint() -> dict:
     for module in modules:
         for attribute, value in list(vars(module).items()):
             found[(module.__name__, attribute)] = id(value)
+            if isinstance(value, (set, frozenset, dict, list, tuple)) and module.__name__.startswith("nas"):
+                found[(module.__name__, attribute, "contents")] = repr(sorted(map(repr, value)))
             if isinstance(value, type) and (value.__module__ or "").startswith("nas"):
                 for key, member in list(vars(value).items()):
                     found[(module.__name__, attribute, key)] = id(member)

@@ -31,42 +31,47 @@ from torch.utils._pytree import tree_flatten
 from nas.rules import NO_BIAS, NO_FC, Layer
 
 # Products over a shared dimension: with a learned operand and an activation, a dense layer.
-CONTRACTIONS = {"mm", "bmm", "addmm", "baddbmm", "addbmm", "mv", "addmv", "dot", "vdot", "inner", "outer",
+CONTRACTIONS = frozenset({"mm", "bmm", "addmm", "baddbmm", "addbmm", "mv", "addmv", "dot", "vdot", "inner", "outer",
                 "ger", "addr", "linear", "matmul", "einsum", "tensordot", "bilinear", "_trilinear", "kron",
                 "embedding", "embedding_bag", "_embedding_bag", "_embedding_bag_forward_only", "cdist",
-                "_cdist_forward", "_int_mm", "_addmm_activation", "linalg_vecdot", "chain_matmul"}
-CONVOLUTIONS = {"convolution", "_convolution", "conv1d", "conv2d", "conv3d", "mkldnn_convolution",
+                "_cdist_forward", "_int_mm", "_addmm_activation", "linalg_vecdot", "chain_matmul"})
+CONVOLUTIONS = frozenset({"convolution", "_convolution", "conv1d", "conv2d", "conv3d", "mkldnn_convolution",
                 "_slow_conv2d_forward", "slow_conv_dilated2d", "slow_conv3d_forward", "thnn_conv2d",
-                "_nnpack_spatial_convolution", "cudnn_convolution", "_convolution_mode"}
-NORMALIZATIONS = {"native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
+                "_nnpack_spatial_convolution", "cudnn_convolution", "_convolution_mode"})
+NORMALIZATIONS = frozenset({"native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
                   "_native_batch_norm_legit_functional", "batch_norm", "_batch_norm_impl_index",
                   "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm", "native_group_norm",
-                  "group_norm", "native_layer_norm", "layer_norm", "instance_norm", "rms_norm", "_fused_rms_norm"}
+                  "group_norm", "native_layer_norm", "layer_norm", "instance_norm", "rms_norm", "_fused_rms_norm"})
 # Sums: a learned operand that does not vary with the input is an additive bias.
-ADDITIONS = {"add", "sub", "rsub", "addcmul", "addcdiv", "lerp", "where", "maximum", "minimum", "fmax", "fmin",
-             "clamp", "clip", "clamp_min", "clamp_max", "index_put", "index_add", "index_copy", "masked_fill",
-             "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "copysign", "logaddexp", "_foreach_add"}
+ADDITIONS = frozenset({"add", "sub", "rsub", "addcmul", "addcdiv", "lerp", "index_put", "index_add", "index_copy",
+                       "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "copysign", "logaddexp",
+                       "_foreach_add"})
+# Choices between activations and another tensor: a constant or learned value put in place of
+# activations is a bias (nonzero padding written another way).
+FILLS = frozenset({"where", "masked_fill"})
+# Learned thresholds (a learned clipping level): judged like learned multipliers.
+THRESHOLDS = frozenset({"maximum", "minimum", "fmax", "fmin", "clamp", "clip", "clamp_min", "clamp_max", "hardtanh"})
 # Products element by element: a learned multiplier is a per-channel scale unless it differs per position.
-PRODUCTS = {"mul", "div", "true_divide", "_prelu_kernel", "prelu", "pow", "xlogy", "hypot", "atan2",
-            "floor_divide", "remainder", "fmod", "_weight_norm", "_weight_norm_interface"}
-LITERALS = {"lift_fresh", "lift", "lift_fresh_copy"}
-CONCATENATIONS = {"cat", "stack", "hstack", "vstack", "concat", "concatenate", "_cat"}
-PADDINGS = {"constant_pad_nd", "pad"}
+PRODUCTS = frozenset({"mul", "div", "true_divide", "_prelu_kernel", "prelu", "pow", "xlogy", "hypot", "atan2",
+            "floor_divide", "remainder", "fmod", "_weight_norm", "_weight_norm_interface"})
+LITERALS = frozenset({"lift_fresh", "lift", "lift_fresh_copy"})
+CONCATENATIONS = frozenset({"cat", "stack", "hstack", "vstack", "concat", "concatenate", "_cat"})
+PADDINGS = frozenset({"constant_pad_nd", "pad"})
 # Ops that only move values: a map keeps its positions if its spatial dims keep shape and strides.
-MOVES = {"view", "_unsafe_view", "reshape", "_reshape_alias", "as_strided", "expand", "permute", "transpose", "t",
+MOVES = frozenset({"view", "_unsafe_view", "reshape", "_reshape_alias", "as_strided", "expand", "permute", "transpose", "t",
          "movedim", "squeeze", "unsqueeze", "flatten", "unflatten", "im2col", "col2im", "pixel_shuffle",
          "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "swapaxes", "swapdims",
-         "alias", "repeat", "tile", "repeat_interleave", "view_as_real", "view_as_complex"}
-SLICES = {"slice", "narrow", "select", "index", "index_select", "split", "split_with_sizes", "chunk",
-          "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim"}
-REDUCTIONS = {"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp",
+         "alias", "repeat", "tile", "repeat_interleave", "view_as_real", "view_as_complex"})
+SLICES = frozenset({"slice", "narrow", "select", "index", "index_select", "split", "split_with_sizes", "chunk",
+          "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim"})
+REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp",
               "norm", "linalg_vector_norm", "prod", "nansum", "nanmean", "median", "nanmedian", "mode",
-              "argmax", "argmin", "aminmax", "any", "all", "count_nonzero"}
-MAX_POOLS = {"max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
-             "max_pool3d_with_indices", "_max_pool2d", "mkldnn_max_pool2d"}
-AVG_POOLS = {"avg_pool1d", "avg_pool2d", "avg_pool3d"}
-ADAPTIVE_POOLS = {"_adaptive_avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_avg_pool3d",
-                  "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool3d", "_adaptive_avg_pool1d"}
+              "argmax", "argmin", "aminmax", "any", "all", "count_nonzero"})
+MAX_POOLS = frozenset({"max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+             "max_pool3d_with_indices", "_max_pool2d", "mkldnn_max_pool2d"})
+AVG_POOLS = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d"})
+ADAPTIVE_POOLS = frozenset({"_adaptive_avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_avg_pool3d",
+                  "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool3d", "_adaptive_avg_pool1d"})
 VARIES_TOLERANCE = 0.01  # an output within 1% of the reference pass's does not vary with the input
 
 
@@ -78,6 +83,7 @@ class Tag:
     learned: bool = False  # computed from learned state
     positions: tuple[int, ...] = ()  # sizes of the spatial dimensions (the trailing ones); () for none
     flat: bool = False  # the map's positions were folded into features
+    content: tuple[int, ...] = ()  # sizes of the map before zero padding, when it was padded
     rf: tuple[int, ...] = ()  # receptive field per spatial dimension, input pixels
     jump: tuple[int, ...] = ()  # input pixels between neighbouring positions
     is_global: bool = False  # every position sees the whole input (after global pooling)
@@ -106,6 +112,7 @@ class Watch:
     layers: list[Layer] = field(default_factory=list)
     externals: dict[int, torch.Tensor] = field(default_factory=dict)  # state read that the model does not hold
     outputs: list[torch.Tensor | None] = field(default_factory=list)  # each op's first output (reference pass)
+    output_tag: Tag | None = None  # what the watcher knows of the output (None: it never saw it made)
 
 
 def _named_args(func, args, kwargs) -> dict:
@@ -133,7 +140,7 @@ def storage_key(t: torch.Tensor) -> tuple:
         return ("id", id(t))
 
 
-def _varies(a: torch.Tensor, b: torch.Tensor) -> bool:
+def varies(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Whether two outputs of the same operation on different inputs differ by more than 1%."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return True
@@ -224,8 +231,9 @@ class _Watcher(TorchDispatchMode):
             return out
         x, info = max(acts, key=lambda a: (a[1].is_global, len(a[1].positions), math.prod(a[1].positions),
                                            a[0].numel()))
+        folds = False  # whether this operation moves the map's positions into other dimensions
         if base in CONVOLUTIONS:
-            info = self._convolution(named, x, info, outputs)
+            info, folds = self._convolution(named, x, info, outputs)
         elif base in NORMALIZATIONS:
             self._normalization(named)
         elif base in CONTRACTIONS:
@@ -234,10 +242,12 @@ class _Watcher(TorchDispatchMode):
                                   "connected layer; use convolutions")
             if outputs:
                 self._count_macs(outputs[0].numel() * (x.shape[-1] if x.dim() else 1))
-        elif base in ADDITIONS:
-            self._addition(base, named, inputs, tags)
-        elif base in PRODUCTS:
-            self._product(x, info, inputs, tags, outputs)
+        elif base in ADDITIONS and not (name.endswith("_") and not self.tag_of(args[0]).input):
+            self._addition(base, named, inputs, tags)  # (an in-place update of state is not an addition to activations)
+        elif base in PRODUCTS or base in THRESHOLDS:
+            folds = self._product(x, info, inputs, tags, outputs)
+        elif base in FILLS:
+            self._fill(inputs, tags)
         elif base in CONCATENATIONS or base in PADDINGS:
             self._joined(base, named, inputs, tags)
         elif weights:
@@ -245,28 +255,32 @@ class _Watcher(TorchDispatchMode):
                               "convolutions, per-channel scales and normalization layers there")
         for i, t in enumerate(outputs):
             tag = self._follow(base, named, x, info, t)
+            if folds and math.prod(info.positions) > 1:
+                tag = replace(tag, flat=True, positions=(), content=())
             tag = replace(tag, learned=tag.learned or learned)
             if i == 0 and self.reference is not None and index < len(self.reference):
                 before = self.reference[index]
-                if before is not None and not _varies(t, before):  # does not depend on the input
+                if before is not None and not varies(t, before):  # does not depend on the input
                     tag = LEARNED if tag.learned else CONSTANT
             self._tag(t, tag)
         return out
 
     # -- judging -----------------------------------------------------------------------------
-    def _convolution(self, named: dict, x: torch.Tensor, info: Tag, outputs: list) -> Tag:
+    def _convolution(self, named: dict, x: torch.Tensor, info: Tag, outputs: list) -> tuple[Tag, bool]:
+        """Judge a convolution; (the output's receptive field, whether it folds the map into channels)."""
         weight, bias = named.get("weight"), named.get("bias")
         n = x.dim() - 2
         stride = _tuple(named.get("stride"), n, 1)
         dilation = _tuple(named.get("dilation"), n, 1)
         kernel = tuple(weight.shape[2:]) if weight is not None else (1,) * n
         extent = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
-        size = tuple(x.shape[2:])
+        size = info.content or tuple(x.shape[2:])  # zero padding added around a map is not map
+        covers = math.prod(size) > 1 and any(e >= s for e, s in zip(extent, size) if s > 1)
         weight_learned = weight is not None and self.tag_of(weight).learned
         if weight_learned and info.flat:
             self._find(NO_FC, "a convolution over a flattened map (its positions folded into channels) is a "
                               "fully connected layer; keep the map's shape, or pool it globally first")
-        elif weight_learned and math.prod(size) > 1 and any(e >= s for e, s in zip(extent, size) if s > 1):
+        elif weight_learned and covers:
             kernel_text = "×".join(map(str, kernel)) + (f" kernel (dilation {'×'.join(map(str, dilation))}, "
                                                         f"spanning {'×'.join(map(str, extent))})"
                                                         if any(d > 1 for d in dilation) else " kernel")
@@ -277,7 +291,8 @@ class _Watcher(TorchDispatchMode):
             self._find(NO_BIAS, "the convolution adds a learned bias; create it with bias=False")
         if outputs and weight is not None:
             self._count_macs(outputs[0].numel() * weight.shape[1] * math.prod(kernel))
-        return _grow(info, kernel, stride, dilation)
+        # a fixed kernel as large as the map (space-to-depth) moves positions into channels
+        return _grow(info, kernel, stride, dilation), covers and not weight_learned
 
     def _normalization(self, named: dict) -> None:
         bias = named.get("bias")
@@ -296,22 +311,36 @@ class _Watcher(TorchDispatchMode):
             self._find(NO_BIAS, f"aten.{base} adds a learned tensor that does not depend on the input to "
                                 "activations: an additive bias; remove it")
 
-    def _product(self, x: torch.Tensor, info: Tag, inputs: list, tags: list, outputs: list) -> None:
+    def _product(self, x: torch.Tensor, info: Tag, inputs: list, tags: list, outputs: list) -> bool:
+        """Judge an element-by-element product or threshold; returns whether a constant multiplier
+        spreads the map's positions over a new dimension (constant masks, one per position)."""
         acts = [(t, g) for t, g in zip(inputs, tags) if g.input]
         for t, g in zip(inputs, tags):
-            if t is x or not g.learned or (g.input and not info.flat):
+            if t is x or (g.input and not info.flat):
                 continue  # an input-dependent gate (SE) scales as it likes
+            if not g.learned:
+                if outputs and _fans_out(t, outputs[0], acts) and _spans_positions(t, outputs[0], acts):
+                    return True
+                continue
             if info.flat and t.numel() > 1:
                 self._find(NO_FC, "a learned multiplier on flattened activations weighs every position "
                                   "separately: a fully connected layer; use convolutions")
-                return
+                return False
             if outputs and _fans_out(t, outputs[0], acts):
                 self._find(NO_FC, "a learned multiplier spreads activations over a dimension they do not have "
                                   "(an outer product, summed next into a dense layer); use a 1×1 convolution")
-                return
+                return False
             if outputs and _spans_positions(t, outputs[0], acts):
                 self._find(NO_FC, "a learned multiplier that differs per spatial position is a fully "
                                   "connected layer spread over the map; use a per-channel scale")
+                return False
+        return False
+
+    def _fill(self, inputs: list, tags: list) -> None:
+        for t, g in zip(inputs, tags):
+            if not g.input and t.dtype != torch.bool and (g.learned or bool(torch.any(t != 0))):
+                self._find(NO_BIAS, "putting a constant or learned value in place of activations gives the next "
+                                    "layer a bias (nonzero padding written another way); use zeros")
                 return
 
     def _joined(self, base: str, named: dict, inputs: list, tags: list) -> None:
@@ -333,7 +362,7 @@ class _Watcher(TorchDispatchMode):
             return replace(info, positions=())
         k = len(info.positions)
         if base in CONVOLUTIONS:
-            return replace(info, positions=tuple(out.shape[2:]) if out.dim() > 2 else ())
+            return replace(info, positions=tuple(out.shape[2:]) if out.dim() > 2 else (), content=())
         if base in MAX_POOLS or base in AVG_POOLS:
             n = x.dim() - 2
             kernel = _tuple(named.get("kernel_size"), n, 1)
@@ -353,15 +382,26 @@ class _Watcher(TorchDispatchMode):
             if math.prod(kept) <= 1:
                 return replace(info, positions=(), is_global=True)
             return replace(info, positions=kept)
-        if base in SLICES or base in PADDINGS or base in CONCATENATIONS:
+        if base in PADDINGS:
+            if float(named.get("value", 0) or 0) == 0:  # zeros around the map: remember its real size
+                return replace(info, positions=tuple(out.shape[-k:]), content=info.content or info.positions)
+            return replace(info, positions=tuple(out.shape[-k:]), content=())
+        if base in SLICES or base in CONCATENATIONS:
             k_out = k - (x.dim() - out.dim())
-            return replace(info, positions=tuple(out.shape[out.dim() - k_out:]) if k_out > 0 else ())
+            positions = tuple(out.shape[out.dim() - k_out:]) if k_out > 0 else ()
+            if base in SLICES and math.prod(positions) <= 1 < math.prod(info.positions):
+                return replace(info, flat=True, positions=(), content=())  # one position picked out of many
+            return replace(info, positions=positions, content=())
         if base not in MOVES:
             return info  # element by element
+        lead = x.dim() - k
         if out.dim() >= k and tuple(out.shape[-k:]) == info.positions and out.stride()[-k:] == x.stride()[-k:]:
             return info  # a view that leaves the spatial dims alone
+        if out.dim() > lead and tuple(out.shape[:lead]) == tuple(x.shape[:lead]) and \
+                math.prod(out.shape[lead:]) == math.prod(info.positions) and x.is_contiguous():
+            return replace(info, positions=tuple(out.shape[lead:]), content=())  # positions reshaped among themselves
         if math.prod(info.positions) > 1:
-            return replace(info, flat=True, positions=())  # positions folded into features
+            return replace(info, flat=True, positions=(), content=())  # positions folded into features
         return info
 
 
@@ -455,7 +495,8 @@ def watch(model: nn.Module, example: torch.Tensor, learned_storages: set, strict
     layers = _layers(model, calls, watcher, batch) if reference is not None else []
     return Watch(output=output, findings=watcher.findings if reference is not None else [],
                  macs=watcher.macs // batch, receptive_field=watcher.max_rf, layers=layers,
-                 externals=watcher.externals, outputs=watcher.outputs)
+                 externals=watcher.externals, outputs=watcher.outputs,
+                 output_tag=watcher.tags.get(id(output)) if isinstance(output, torch.Tensor) else None)
 
 
 def _layers(model: nn.Module, calls: list, watcher: _Watcher, batch: int) -> list[Layer]:

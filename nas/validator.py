@@ -12,14 +12,17 @@ refused, because what was checked would not be what trains.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Callable, ContextManager
 
 import torch
 from torch import nn
 
-from nas.errors import NasError, RulesBroken, first_line
+from nas.data import MEAN, STD
+from nas.errors import NasError, RulesBroken, describe
 from nas.rules import CONSISTENT, NO_BIAS, NO_FC, OUTPUT_SHAPE, Report, Rules, Violation, params_violation
-from nas.trace import is_state, storage_key, watch
+from nas.trace import is_state, storage_key, varies, watch
 
 DEFAULT_BATCHES = (3, 128)  # a small odd batch, and the trainer's default batch
 FC_MODULES = ("Linear", "LazyLinear", "Bilinear", "NonDynamicallyQuantizableLinear")
@@ -33,6 +36,9 @@ def reachable_tensors(model: nn.Module) -> dict[int, torch.Tensor]:
     def visit(obj, depth: int) -> None:
         if isinstance(obj, torch.Tensor):
             found.setdefault(id(obj), obj)
+        elif type(obj).__module__ == "numpy" and getattr(obj, "dtype", None) is not None and obj.size > 0:
+            found.setdefault(id(obj), torch.from_numpy(obj.reshape(-1)) if obj.dtype.kind in "fciub" else
+                             torch.empty(0))  # values kept outside torch are model state too
         elif depth < 4 and isinstance(obj, dict):
             for value in list(obj.values())[:10_000]:
                 visit(value, depth + 1)
@@ -52,11 +58,13 @@ def reachable_tensors(model: nn.Module) -> dict[int, torch.Tensor]:
 
 
 def _storage_size(t: torch.Tensor) -> int:
-    """Values in the storage behind `t`: what saving it writes, even for a small view of a big one."""
+    """Values in the storage behind `t`: what saving it writes, even for a small view of a big one.
+    A complex value is two."""
     try:
-        return max(t.untyped_storage().nbytes() // t.element_size(), t.numel())
+        size = max(t.untyped_storage().nbytes() // t.element_size(), t.numel())
     except (RuntimeError, NotImplementedError):
-        return t.numel()
+        size = t.numel()
+    return size * (2 if t.is_complex() else 1)
 
 
 def count_state(tensors, trainable_storages: set) -> tuple[int, int]:
@@ -88,7 +96,10 @@ class _State:
     externals: dict[int, torch.Tensor] = field(default_factory=dict)  # read by forward, not held
 
     def tensors(self) -> list[torch.Tensor]:
-        return list((reachable_tensors(self.model) | self.externals).values())
+        # tensors read in forward but not held: weights in globals count; byte tensors such as
+        # an RNG state read back do not
+        read = {k: t for k, t in self.externals.items() if t.is_floating_point() or t.is_complex()}
+        return list((reachable_tensors(self.model) | read).values())
 
     def save_new(self) -> None:
         for t in self.tensors():
@@ -157,11 +168,13 @@ def _output_violation(output, batch: int, rules: Rules, mode: str) -> Violation 
     return None
 
 
-def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES) -> Report:
+def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES,
+          context: Callable[[], ContextManager] = nullcontext) -> Report:
     """Check `model` against `rules` by running it in train and eval mode at each batch size.
 
-    The model's state is restored afterwards. Raises NasError when the model cannot be judged
-    (its forward or backward raises).
+    Train mode runs forward and backward; eval mode runs under no_grad, as evaluation does.
+    `context` wraps every pass (the trainer passes its autocast). The model's state is restored
+    afterwards. Raises NasError when the model cannot be judged (its forward or backward raises).
     """
     was_training = model.training
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
@@ -172,21 +185,22 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
     learned: set[tuple] = set()
     self_updated: set[tuple] = set()
     table = None
-    inputs = torch.Generator().manual_seed(0)  # the same images for every model
+    generator = torch.Generator().manual_seed(0)  # the same images for every model
     try:
         for mode in ("train", "eval"):
             model.train(mode == "train")
             for batch in batch_sizes:
-                x, other = (torch.randn((batch, *rules.input_shape), generator=inputs).to(device) for _ in range(2))
-                if batch != batch_sizes[0]:  # other sizes: judged for branches on the batch size, once
-                    seen = _run(model, state, x, learned, rules.strict, reference=[])
-                else:
-                    seen = _watch_closely(model, state, x, other, learned, self_updated, rules.strict)
-                    if seen is None:
-                        violations.append(Violation(CONSISTENT, "model", f"the model computes something else "
-                                          f"when nas watches it ({mode} mode, batch {batch}), so what is checked "
-                                          "would not be what trains; remove what detects the check"))
-                        continue
+                x, other = (_images((batch, *rules.input_shape), generator, device) for _ in range(2))
+                if batch == batch_sizes[0]:
+                    seen, problem = _watch_closely(model, state, x, other, learned, self_updated, rules.strict,
+                                                   context)
+                else:  # other sizes: judged for branches on the batch size, once watched and once not
+                    unwatched = _run(model, state, x, None, context=context)
+                    seen = _run(model, state, x, learned, rules.strict, [], context)
+                    problem = None if _same(unwatched, seen.output) else "it computes something else when watched"
+                if problem:
+                    violations.append(Violation(CONSISTENT, "model", f"{problem} ({mode} mode, batch {batch}), so "
+                                                "what is checked would not be what trains; nas cannot judge it"))
                 violations += [Violation(f.rule, f.where, f.message) for f in seen.findings]
                 wrong = _output_violation(seen.output, batch, rules, mode)
                 if wrong:
@@ -196,8 +210,7 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
                 state.externals.update(seen.externals)
                 state.save_new()
     except (Exception, SystemExit) as exc:
-        raise NasError(f"the model's forward or backward pass raised {type(exc).__name__}: {first_line(exc)}; "
-                       "fix the model") from exc
+        raise NasError(f"the model's forward or backward pass raised {describe(exc)}; fix the model") from exc
     finally:
         state.restore()
         model.train(was_training)
@@ -212,38 +225,51 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
                   model=type(model).__name__)
 
 
+def _images(shape: tuple[int, ...], generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """Images as the trainer feeds them: sparse ink in whole 1/255 steps, normalized like MNIST,
+    so that a model cannot tell the check from training by the statistics of its input."""
+    ink = (torch.rand(shape, generator=generator) < 0.2) * torch.rand(shape, generator=generator)
+    return ((ink * 255).round() / 255 - MEAN).div(STD).to(device)
+
+
 def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | None, strict: bool = False,
-         reference: list | None = None):
-    """One pass from the saved state and seed: unwatched (learned is None), or watched (a Watch)."""
+         reference: list | None = None, context: Callable[[], ContextManager] = nullcontext):
+    """One pass from the saved state and seed, with gradients in train mode only (as training and
+    evaluation run): unwatched when `learned` is None (the output), else watched (a Watch)."""
     state.restore()
     torch.manual_seed(0)  # the same dropout in every pass
-    if learned is None:
-        return model(images)
-    return watch(model, images, learned, strict, reference)
+    with torch.set_grad_enabled(model.training), context():
+        if learned is None:
+            return model(images)
+        return watch(model, images, learned, strict, reference)
 
 
 def _watch_closely(model: nn.Module, state: _State, x: torch.Tensor, other: torch.Tensor, learned: set,
-                   self_updated: set, strict: bool):
-    """Run x unwatched, then watched with a reference pass on `other`, backward each time.
+                   self_updated: set, strict: bool, context) -> tuple:
+    """Run x unwatched, then watched with a reference pass on `other`, backward each time in train mode.
 
     Updates `learned` (state that gets a gradient or that the model changes itself) and
-    `self_updated`. Returns the judged Watch, or None when the two runs of x differ in output
-    or gradients: the model behaves differently when watched.
+    `self_updated`. Returns (the judged Watch, None), or (Watch, what is wrong) when the model
+    behaves differently when watched, or its output depends on the input through operations the
+    watcher cannot see (numpy, an extension).
     """
-    unwatched = _run(model, state, x, None)
+    unwatched = _run(model, state, x, None, context=context)
     _backward(unwatched, len(x))
     self_updated |= state.changed()
     grads = state.grads()
     state.save_new()  # state that appeared on this call (lazy modules, second-call tricks)
     learned.clear()
     learned.update(self_updated, (storage_key(t) for t in state.tensors() if t.requires_grad))
-    reference = _run(model, state, other, learned, strict)
-    seen = _run(model, state, x, learned, strict, reference.outputs)
+    reference = _run(model, state, other, learned, strict, None, context)
+    seen = _run(model, state, x, learned, strict, reference.outputs, context)
     _backward(seen.output, len(x))
     state.externals.update(reference.externals)
     if not (_same(unwatched, seen.output) and _same_grads(grads, state.grads())):
-        return None
-    return seen
+        return seen, "it computes something else when watched"
+    hidden = seen.output_tag is None or not seen.output_tag.input
+    if hidden and isinstance(seen.output, torch.Tensor) and varies(seen.output, reference.output):
+        return seen, "its output depends on the input through operations nas cannot see (numpy, an extension)"
+    return seen, None
 
 
 def _same_grads(before: dict, after: dict) -> bool:
@@ -258,9 +284,10 @@ def _same_grads(before: dict, after: dict) -> bool:
     return True
 
 
-def require(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES) -> Report:
+def require(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES,
+            context: Callable[[], ContextManager] = nullcontext) -> Report:
     """check(), raising RulesBroken unless every rule holds."""
-    report = check(model, rules, batch_sizes)
+    report = check(model, rules, batch_sizes, context)
     if not report.ok:
         raise RulesBroken(report)
     return report
