@@ -11,6 +11,7 @@ import torch
 import search_spaces.default as default_space
 from conftest import MODELS, run_nas
 from nas.data import load_train_val
+from nas.evaluate import ALL_TRAIN_IMAGES, Evaluation, record_evaluation
 from nas.modelfile import load_model
 from nas.report import history_figure, importances_figure, param_label
 from nas.rules import Rules
@@ -73,6 +74,33 @@ def test_evaluate_a_trial_stores_test_accuracy_on_the_leaderboard(study):
     assert row["test_acc_settings"] == "partial: 1 epoch, 1,000 images, 1 seed"  # the latest: no full one yet
     kept = optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"]
     assert [(e["train_images"], e["full"]) for e in kept] == [(3000, False), (1000, False)]  # each with its settings
+
+
+def test_a_partial_evaluation_never_replaces_a_full_one(study):
+    """A full evaluation (60,000 images, the trial's epochs, per seed) takes minutes even for a tiny net, so
+    this one is recorded from its figures, as `nas evaluate` records its own; the partial one after it is real."""
+    root, storage = study
+    best = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    recipe = optuna.load_study(study_name="s", storage=storage).trials[best["trial"]].user_attrs["recipe"]
+    full = Evaluation(target=f"trial {best['trial']}", seeds=[0, 1, 2], test_accs=[0.9612, 0.9634, 0.9623],
+                      epochs=recipe["epochs"], train_images=ALL_TRAIN_IMAGES, total_params=best["total_params"],
+                      seconds=300.0, recipe=recipe)
+    assert record_evaluation(storage, "s", best["trial"], full)
+    before = len(optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"])
+
+    partial = run_nas("evaluate", best["trial"], "--epochs", "1", "--subset", "1000", "--seeds", "1",
+                      "--device", "cpu", "--study", "s", "--storage", storage, "--json")
+    assert partial.exit_code == 0, partial.stderr
+    assert json.loads(partial.stdout)["mean"] != pytest.approx(full.mean)
+    row = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    assert row["trial"] == best["trial"]
+    assert row["test_acc"] == pytest.approx(full.mean) and row["test_acc_std"] == pytest.approx(full.std)
+    assert row["test_acc_settings"] == "3 seeds"  # full settings: only the seeds need saying
+    table = run_nas("leaderboard", "--study", "s", "--storage", storage).stdout
+    assert f"{full.mean:.2%} ± {full.std:.2%} (3 seeds)" in table
+    kept = optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"]
+    assert len(kept) == before + 1 and [e["full"] for e in kept[-2:]] == [True, False]  # both kept
+    assert kept[-1]["train_images"] == 1000 and kept[-2]["train_images"] == ALL_TRAIN_IMAGES
 
 
 def test_evaluate_a_model_file(mnist_dir):
