@@ -71,8 +71,8 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
             ds = torchvision.datasets.MNIST(str(root), train=train, download=True)
     except Exception as exc:
         raise NasError(f"MNIST is not in {raw} and could not be downloaded "
-                       f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there, or pass "
-                       "--data-dir / set NAS_DATA_DIR") from exc
+                       f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there (offline: `nas data "
+                       "--from DIR` copies them from a folder), or pass --data-dir / set NAS_DATA_DIR") from exc
     return _checked(raw, prefix, ds.data, ds.targets)
 
 
