@@ -415,6 +415,8 @@ def report(
     from nas.report import write_report
 
     with user_errors():
-        written = write_report(storage, study, out)
-    for path in written:
+        files = write_report(storage, study, out)
+    for path in files.written:
         console.print(f"Wrote {path}")
+    for line in files.skipped:
+        err_console.print(line, style="dim", highlight=False, soft_wrap=True)

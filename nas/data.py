@@ -71,8 +71,8 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
             ds = torchvision.datasets.MNIST(str(root), train=train, download=True)
     except Exception as exc:
         raise NasError(f"MNIST is not in {raw} and could not be downloaded "
-                       f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there, or pass "
-                       "--data-dir / set NAS_DATA_DIR") from exc
+                       f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there (offline: `nas data "
+                       "--from DIR` copies them from a folder), or pass --data-dir / set NAS_DATA_DIR") from exc
     return _checked(raw, prefix, ds.data, ds.targets)
 
 
@@ -152,6 +152,9 @@ def place_mnist(root: str | Path | None = None, source: str | Path | None = None
     if source is None:
         if all((raw / name).exists() for name in MNIST_FILES):
             return PlacedData(raw, "already there")
+        # making the data directory is what this command is for (a fresh clone has none);
+        # the commands that only read MNIST refuse a missing one instead
+        data_dir(root).mkdir(parents=True, exist_ok=True)
         for train in (True, False):  # torchvision downloads every file at the first missing one
             _load(data_dir(root).resolve(), train)
         return PlacedData(raw, "downloaded")

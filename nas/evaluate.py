@@ -85,14 +85,23 @@ def evaluate_trial(storage: str, study: str, number: int, seeds: int, epochs: in
     Full settings: all 60,000 training images for the trial's own epochs; anything less (--subset,
     --epochs) is a partial evaluation, kept but never shown in place of a full one.
     """
-    loaded, trial = complete_trial(storage, study, number)
+    _, trial = complete_trial(storage, study, number)
     attrs = trial.user_attrs
     recipe = Recipe(**attrs["recipe"])
     recipe = replace(recipe, epochs=epochs or recipe.epochs)
     evaluation = evaluate_model(lambda: build(attrs["arch"]), recipe, seeds, f"trial {number}", rules, device,
                                 data_dir, subset)
-    # every evaluation is kept with its settings; the leaderboard prefers the full-settings ones
-    full = evaluation.train_images == ALL_TRAIN_IMAGES and evaluation.epochs == attrs["recipe"]["epochs"]
+    record_evaluation(storage, study, number, evaluation)
+    return evaluation
+
+
+def record_evaluation(storage: str, study: str, number: int, evaluation: Evaluation) -> bool:
+    """Keep an evaluation of trial `number` with its settings on its study; returns whether it is full.
+
+    Every evaluation is kept; the leaderboard prefers the full-settings ones.
+    """
+    loaded, trial = complete_trial(storage, study, number)
+    full = evaluation.train_images == ALL_TRAIN_IMAGES and evaluation.epochs == trial.user_attrs["recipe"]["epochs"]
     kept = loaded.user_attrs.get(evaluation_key(number), [])
     loaded.set_user_attr(evaluation_key(number), kept + [evaluation.to_dict() | {"full": full}])
-    return evaluation
+    return full

@@ -8,9 +8,13 @@ import optuna
 import pytest
 import torch
 
+import search_spaces.default as default_space
 from conftest import MODELS, run_nas
 from nas.data import load_train_val
+from nas.evaluate import ALL_TRAIN_IMAGES, Evaluation, record_evaluation
 from nas.modelfile import load_model
+from nas.report import history_figure, importances_figure, param_label
+from nas.rules import Rules
 from nas.train import evaluate, to_device
 
 VAL_SUBSET = 1000
@@ -72,6 +76,33 @@ def test_evaluate_a_trial_stores_test_accuracy_on_the_leaderboard(study):
     assert [(e["train_images"], e["full"]) for e in kept] == [(3000, False), (1000, False)]  # each with its settings
 
 
+def test_a_partial_evaluation_never_replaces_a_full_one(study):
+    """A full evaluation (60,000 images, the trial's epochs, per seed) takes minutes even for a tiny net, so
+    this one is recorded from its figures, as `nas evaluate` records its own; the partial one after it is real."""
+    root, storage = study
+    best = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    recipe = optuna.load_study(study_name="s", storage=storage).trials[best["trial"]].user_attrs["recipe"]
+    full = Evaluation(target=f"trial {best['trial']}", seeds=[0, 1, 2], test_accs=[0.9612, 0.9634, 0.9623],
+                      epochs=recipe["epochs"], train_images=ALL_TRAIN_IMAGES, total_params=best["total_params"],
+                      seconds=300.0, recipe=recipe)
+    assert record_evaluation(storage, "s", best["trial"], full)
+    before = len(optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"])
+
+    partial = run_nas("evaluate", best["trial"], "--epochs", "1", "--subset", "1000", "--seeds", "1",
+                      "--device", "cpu", "--study", "s", "--storage", storage, "--json")
+    assert partial.exit_code == 0, partial.stderr
+    assert json.loads(partial.stdout)["mean"] != pytest.approx(full.mean)
+    row = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
+    assert row["trial"] == best["trial"]
+    assert row["test_acc"] == pytest.approx(full.mean) and row["test_acc_std"] == pytest.approx(full.std)
+    assert row["test_acc_settings"] == "3 seeds"  # full settings: only the seeds need saying
+    table = run_nas("leaderboard", "--study", "s", "--storage", storage).stdout
+    assert f"{full.mean:.2%} ± {full.std:.2%} (3 seeds)" in table
+    kept = optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"]
+    assert len(kept) == before + 1 and [e["full"] for e in kept[-2:]] == [True, False]  # both kept
+    assert kept[-1]["train_images"] == 1000 and kept[-2]["train_images"] == ALL_TRAIN_IMAGES
+
+
 def test_evaluate_a_model_file(mnist_dir):
     result = run_nas("evaluate", MODELS / "seed_net.py", "--epochs", "1", "--subset", "3000", "--seeds", "2",
                      "--device", "cpu")
@@ -117,6 +148,46 @@ def test_pareto_search_marks_the_front_and_report_writes_pngs(mnist_dir, tmp_pat
 
     report = run_nas("report", "--study", "p", "--storage", storage, "--out", tmp_path / "plots")
     assert report.exit_code == 0, report.stderr
+    assert "Skipped" not in report.stderr
     for name in ("pareto.png", "history.png", "importances.png"):
         data = (tmp_path / "plots" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        assert f"Wrote {tmp_path / 'plots' / name}" in report.stdout
+
+    loaded = optuna.load_study(study_name="p", storage=storage)
+    history = history_figure(loaded).axes[0]
+    ticks = [t for t in history.get_xticks() if history.get_xlim()[0] <= t <= history.get_xlim()[1]]
+    assert ticks and all(t == int(t) for t in ticks)  # trial numbers, never 2.5
+    low, high = history.get_ylim()
+    assert high == 1.0 and 0.0 <= low <= min(t.values[0] for t in loaded.trials if t.values)
+    assert history.get_xlabel() == "trial number" and "%" in history.get_ylabel() and history.get_title()
+    importances = importances_figure(loaded).axes[0]
+    labels = [t.get_text() for t in importances.get_yticklabels()]
+    assert labels and not set(labels) & set(loaded.trials[0].params)  # readable labels, not raw names
+    assert "%" in importances.get_xlabel() and importances.get_title() and importances.figure.get_suptitle()
+
+    one = run_nas("search", "--trials", "1", "--epochs", "1", "--subset", "500", "--val-subset", "500",
+                  "--device", "cpu", "--space", "tiny", "--study", "one", "--storage", storage,
+                  "--results-dir", tmp_path / "results")
+    assert one.exit_code == 0, one.stderr
+    few = run_nas("report", "--study", "one", "--storage", storage, "--out", tmp_path / "few")
+    assert few.exit_code == 0, few.stderr
+    assert (tmp_path / "few" / "pareto.png").exists() and (tmp_path / "few" / "history.png").exists()
+    assert not (tmp_path / "few" / "importances.png").exists()
+    skipped = [line for line in few.stderr.splitlines() if "importances.png" in line]
+    assert len(skipped) == 1 and "at least 2 complete" in skipped[0] and "has 1" in skipped[0]
+
+
+def test_importance_labels_name_every_parameter_the_default_space_samples():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    names = set()
+    for _ in range(40):  # enough random candidates to reach 3 blocks of 4 convs
+        trial = study.ask()
+        default_space.suggest(trial, Rules())
+        names |= set(trial.params)
+    assert {"b2_c3", "t2", "b1_dilation", "lr"} <= names
+    assert all(param_label(n) != n for n in names), [n for n in names if param_label(n) == n]
+    assert param_label("b0_c0") == "block 1, conv 1 width (channels)"
+    assert param_label("t1") == "transition 1 width (channels, block 1 → 2)"
+    assert param_label("b1_dilation") == "block 2 dilation"
+    assert param_label("my_own_knob") == "my_own_knob"  # a custom space's names stay as they are

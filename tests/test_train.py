@@ -77,10 +77,13 @@ def test_rule_breaker_exits_1_without_training(mnist_dir, tmp_path):
     assert not out.exists()  # nothing was trained, nothing written
 
 
+# A dead local proxy makes a download fail at once, as on a machine with no network.
+OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+
+
 def test_missing_data_offline_exits_2_naming_the_files(tmp_path):
-    # A dead local proxy makes the download fail at once, as on a machine with no network.
-    env = os.environ | {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
-                        "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    env = os.environ | OFFLINE
     proc = subprocess.run([sys.executable, "-m", "nas", "train", str(MODELS / "seed_net.py"),
                            "--epochs", "1", "--data-dir", str(tmp_path / "empty"), "--device", "cpu"],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
@@ -101,6 +104,18 @@ def test_nas_data_places_mnist_from_a_folder_then_finds_it_there(mnist_dir, tmp_
     assert len(load_train_val(tmp_path / "d", val_subset=10)[1]) == 10
     again = run_nas("data", "--data-dir", tmp_path / "d")
     assert again.exit_code == 0 and "already there" in again.stdout
+
+
+def test_nas_data_makes_the_data_directory_a_fresh_clone_lacks(tmp_path):
+    """The README's `nas data` in a fresh clone, where ./data does not exist. Offline, so the test needs no
+    network and the download fails the same way each time; what matters is that it was tried."""
+    env = os.environ | OFFLINE | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("NAS_DATA_DIR", None)  # ./data of the folder it runs in, as for a new user
+    proc = subprocess.run([sys.executable, "-m", "nas", "data"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+    assert (tmp_path / "data").is_dir()  # made, so the download was tried
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "could not be downloaded" in proc.stderr.strip().splitlines()[-1] and "nas data --from DIR" in proc.stderr
 
 
 def test_nas_data_from_a_folder_without_mnist_exits_2_with_one_line(tmp_path):
