@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.rich_utils
 from rich.console import Console
 from rich.text import Text
 
 from nas import __version__
+from nas.config import (DEFAULT_LR, JUDGE_TIMEOUT_SECONDS, RESULTS_DIR, STORAGE, STUDY, Device, Objective, Optimizer,
+                        Pruner, Recipe, Sampler, SearchSettings, TableFormat)
 from nas.errors import NasError, RulesBroken
+from nas.rules import Rules
 
 app = typer.Typer(help="Search, train and check tiny bias-free, FC-free CNNs for MNIST under hard rules.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -28,6 +32,17 @@ def _console(stderr: bool = False) -> Console:
 console = _console()
 err_console = _console(stderr=True)
 _debug = False
+
+
+def _one_line(error) -> None:
+    """Click's own errors (an unknown option, a value not among an option's choices) as one line,
+    like every other error nas prints, instead of a usage box."""
+    err_console.print(Text.assemble(("error: ", "bold red"), error.format_message().rstrip("."), "; see --help"),
+                      soft_wrap=True, highlight=False)
+
+
+# typer shows click's errors through this function when rich is installed (nas requires rich)
+typer.rich_utils.rich_format_error = _one_line
 
 
 @contextmanager
@@ -79,6 +94,8 @@ def main(
     _debug = debug
 
 
+RULES, RECIPE, SEARCH = Rules(), Recipe(), SearchSettings()  # the defaults, written once in nas/config.py and nas/rules.py
+
 MaxParams = Annotated[int, typer.Option("--max-params", min=1,
                                         help="Total params must be strictly below this.")]
 MaxEpochs = Annotated[int, typer.Option("--max-epochs", min=1, help="Most epochs the rules allow.")]
@@ -92,7 +109,7 @@ Timeout = Annotated[float, typer.Option(help="Seconds the model file may take to
                                         "checked, in a process of its own; past them it is not judged (exit 2).")]
 AsJson = Annotated[bool, flag("--json", help="Print one JSON object on stdout instead of tables.")]
 Epochs = Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")]
-Device = Annotated[str, typer.Option(help="auto (CUDA if there is a GPU), cpu or cuda.")]
+DeviceOption = Annotated[Device, typer.Option(help="auto: CUDA if there is a GPU, else the CPU.")]
 DataDir = Annotated[Optional[Path], typer.Option(help="MNIST location. Default: $NAS_DATA_DIR, else ./data.")]
 Subset = Annotated[Optional[int], typer.Option(help="Train on the first N images of the 50,000-image train split.")]
 ValSubset = Annotated[Optional[int], typer.Option(help="Validate on the first N of the 10,000 validation images.")]
@@ -104,9 +121,9 @@ Study = Annotated[str, typer.Option(help="Study name in the storage.")]
 def validate(
     model_file: ModelFile,
     name: ModelName = None,
-    max_params: MaxParams = 15_000,
-    strict: Strict = False,
-    timeout: Timeout = 60.0,
+    max_params: MaxParams = RULES.max_params,
+    strict: Strict = RULES.strict,
+    timeout: Timeout = JUDGE_TIMEOUT_SECONDS,
     as_json: AsJson = False,
 ) -> None:
     """Check a model file against the rules.
@@ -115,7 +132,6 @@ def validate(
     """
     from nas.judge import judge_file
     from nas.render import report_view
-    from nas.rules import Rules
 
     with user_errors():
         report = judge_file(model_file, name, Rules(max_params=max_params, strict=strict), timeout=timeout,
@@ -131,26 +147,26 @@ def validate(
 def train(
     model_file: ModelFile,
     name: ModelName = None,
-    epochs: Epochs = 20,
-    batch_size: Annotated[int, typer.Option(min=1, help="Training batch size.")] = 128,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule. "
-                                                "Default: 0.2 for sgd, 0.01 for adam and adamw.")] = None,
-    optimizer: Annotated[str, typer.Option(help="sgd (Nesterov momentum), adam or adamw.")] = "sgd",
-    weight_decay: Annotated[float, typer.Option(min=0, help="Weight decay.")] = 5e-4,
-    label_smoothing: Annotated[float, typer.Option(min=0, max=1, help="Label smoothing.")] = 0.1,
-    augment: Annotated[float, typer.Option(min=0, help="Augmentation strength: 1 is ±10° rotation and ±10% "
-                                           "translation, 0 is off.")] = 1.0,
+    epochs: Epochs = RECIPE.epochs,
+    batch_size: Annotated[int, typer.Option(min=1, help="Training batch size.")] = RECIPE.batch_size,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule. Default: "
+                                                + ", ".join(f"{lr} for {o.value}" for o, lr in DEFAULT_LR.items()))] = None,
+    optimizer: Annotated[Optimizer, typer.Option(help="sgd is SGD with Nesterov momentum.")] = RECIPE.optimizer,
+    weight_decay: Annotated[float, typer.Option(min=0, help="Weight decay.")] = RECIPE.weight_decay,
+    label_smoothing: Annotated[float, typer.Option(min=0, max=1, help="Label smoothing.")] = RECIPE.label_smoothing,
+    augment: Annotated[float, typer.Option(min=0, help=f"Augmentation strength: 1 is ±{RECIPE.max_rotation:g}° "
+                                           f"rotation and ±{RECIPE.max_shift:.0%} translation, 0 is off.")] = RECIPE.augment,
     dropout: Annotated[Optional[float], typer.Option(min=0, max=1, help="Set p of the model's dropout layers.")] = None,
-    seed: Annotated[int, typer.Option(help="Seeds the weights, the batch order and the augmentation.")] = 0,
-    device: Device = "auto",
+    seed: Annotated[int, typer.Option(help="Seeds the weights, the batch order and the augmentation.")] = RECIPE.seed,
+    device: DeviceOption = Device.AUTO,
     data_dir: DataDir = None,
     subset: Subset = None,
     val_subset: ValSubset = None,
     out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, weights.pt and a copy of the model file here.")] = None,
-    max_params: MaxParams = 15_000,
-    max_epochs: MaxEpochs = 20,
-    strict: Strict = False,
-    timeout: Timeout = 60.0,
+    max_params: MaxParams = RULES.max_params,
+    max_epochs: MaxEpochs = RULES.max_epochs,
+    strict: Strict = RULES.strict,
+    timeout: Timeout = JUDGE_TIMEOUT_SECONDS,
     as_json: AsJson = False,
 ) -> None:
     """Train a model file on MNIST under the rules.
@@ -166,8 +182,7 @@ def train(
     from nas.data import load_train_val
     from nas.judge import judge_file
     from nas.modelfile import load_model
-    from nas.rules import Rules
-    from nas.train import Recipe, save_run, writable_dir
+    from nas.train import save_run, writable_dir
     from nas.train import train as run_training
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
@@ -204,32 +219,32 @@ def train(
 @app.command()
 def search(
     trials: Annotated[int, typer.Option(min=1, help="Trained trials to add to the study (rejected candidates do "
-                                        "not count). Running again adds this many more.")] = 50,
-    space: Annotated[str, typer.Option(help="Search space: a name from `nas spaces`, or a path to a .py file.")] = "default",
-    epochs: Epochs = 20,
+                                        "not count). Running again adds this many more.")] = SEARCH.trials,
+    space: Annotated[str, typer.Option(help="Search space: a name from `nas spaces`, or a path to a .py file.")] = SEARCH.space,
+    epochs: Epochs = SEARCH.epochs,
     subset: Subset = None,
     val_subset: ValSubset = None,
-    device: Device = "auto",
+    device: DeviceOption = Device.AUTO,
     data_dir: DataDir = None,
-    storage: Storage = "sqlite:///results/nas.db",
-    study: Study = "mnist",
+    storage: Storage = STORAGE,
+    study: Study = STUDY,
     seed: Annotated[int, typer.Option(help="Seeds every trial's training, and the sampler: per trial number, so a "
-                                       "resumed run or another machine continues instead of repeating.")] = 0,
-    sampler: Annotated[str, typer.Option(help="tpe, random or nsga2.")] = "tpe",
-    objective: Annotated[str, typer.Option(help="accuracy (best validation accuracy; ties go to fewer params) or "
-                                           "pareto (maximize accuracy and minimize params together; no pruning).")] = "accuracy",
-    pruner: Annotated[str, typer.Option(help="median (after 3 warm-up epochs), hyperband or none.")] = "median",
+                                       "resumed run or another machine continues instead of repeating.")] = SEARCH.seed,
+    sampler: Annotated[Sampler, typer.Option(help="Optuna's sampler.")] = SEARCH.sampler,
+    objective: Annotated[Objective, typer.Option(help="accuracy: best validation accuracy, ties to fewer params; "
+                                                 "pareto: accuracy and params together (no pruning).")] = SEARCH.objective,
+    pruner: Annotated[Pruner, typer.Option(help="median waits 3 epochs before it stops a trial.")] = SEARCH.pruner,
     timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after this many seconds.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Trials at once, each in its own process, all "
                                                    "writing to the same storage. Default: 1 on the CPU, 4 on "
                                                    "a GPU.")] = None,
-    results_dir: Annotated[Path, typer.Option(help="Trial weights go to RESULTS_DIR/STUDY/trial_N/.")] = Path("results"),
+    results_dir: Annotated[Path, typer.Option(help="Trial weights go to RESULTS_DIR/STUDY/trial_N/.")] = Path(RESULTS_DIR),
     heartbeat: Annotated[int, typer.Option(min=1, help="Seconds between a running trial's heartbeats. A worker "
                                            "silent for twice this is declared dead: its trial is marked failed "
-                                           "and run again by another worker.")] = 60,
-    max_params: MaxParams = 15_000,
-    max_epochs: MaxEpochs = 20,
-    strict: Strict = False,
+                                           "and run again by another worker.")] = SEARCH.heartbeat,
+    max_params: MaxParams = RULES.max_params,
+    max_epochs: MaxEpochs = RULES.max_epochs,
+    strict: Strict = RULES.strict,
     top: Annotated[int, typer.Option(help="Rows of the leaderboard printed at the end.")] = 10,
 ) -> None:
     """Search for the best model under the rules with Optuna.
@@ -239,8 +254,7 @@ def search(
     from nas.render import plural
     from nas.render_search import SearchView, leaderboard_table
     from nas.results import check_top, leaderboard
-    from nas.rules import Rules
-    from nas.search import SearchSettings, run_search
+    from nas.search import run_search
     from nas.storage import mask
 
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
@@ -268,7 +282,7 @@ def search(
     console.print(f"{plural(outcome.trained, 'trial')} trained, {plural(outcome.rejected, 'candidate')} rejected "
                   f"before training, {outcome.seconds:.1f} s{note}")
     if rows:  # how to take the best model away
-        defaults = SearchSettings()
+        defaults = SEARCH
         where = (f" --study {study}" if study != defaults.study else "") + \
                 (f" --storage {mask(storage)}" if storage != defaults.storage else "")
         err_console.print(f"\nNext: nas evaluate {rows[0].trial} --seeds 3{where}, then "
@@ -278,11 +292,11 @@ def search(
 
 @app.command()
 def leaderboard(
-    storage: Storage = "sqlite:///results/nas.db",
-    study: Study = "mnist",
+    storage: Storage = STORAGE,
+    study: Study = STUDY,
     top: Annotated[Optional[int], typer.Option(help="Show only the best N.")] = None,
     all_trials: Annotated[bool, flag("--all", help="Include pruned, failed and rejected trials.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")] = "table",
+    fmt: Annotated[TableFormat, typer.Option("--format", help="How to print the rows.")] = TableFormat.TABLE,
 ) -> None:
     """Rank a study's trials by validation accuracy (ties: fewer params first); ★ marks the Pareto-optimal ones (accuracy against params).
 
@@ -291,16 +305,15 @@ def leaderboard(
     from nas import results
 
     with user_errors():
-        if fmt not in ("table", "json", "csv", "markdown"):
-            raise NasError(f"--format {fmt!r} is not known; use table, json, csv or markdown")
         rows = results.leaderboard(storage, study, top=top, include_all=all_trials)
-    if fmt == "table":
+    if fmt == TableFormat.TABLE:
         from nas.render_search import leaderboard_table
 
         console.print(leaderboard_table(rows, f"Study {study!r}", show_reason=all_trials))
     else:
-        writer = {"json": results.to_json, "csv": results.to_csv, "markdown": results.to_markdown}[fmt]
-        typer.echo(writer(rows), nl=fmt == "json")
+        writer = {TableFormat.JSON: results.to_json, TableFormat.CSV: results.to_csv,
+                  TableFormat.MARKDOWN: results.to_markdown}[fmt]
+        typer.echo(writer(rows), nl=fmt == TableFormat.JSON)
 
 
 @app.command()
@@ -343,16 +356,16 @@ def evaluate(
     epochs: Annotated[Optional[int], typer.Option(help="Epochs per training. Default: the trial's, or 20 "
                                                   "for a model file.")] = None,
     name: ModelName = None,
-    storage: Storage = "sqlite:///results/nas.db",
-    study: Study = "mnist",
+    storage: Storage = STORAGE,
+    study: Study = STUDY,
     subset: Annotated[Optional[int], typer.Option(help="Train on the first N of the 60,000 training images "
                                                   "(for quick runs).")] = None,
-    device: Device = "auto",
+    device: DeviceOption = Device.AUTO,
     data_dir: DataDir = None,
-    max_params: MaxParams = 15_000,
-    max_epochs: MaxEpochs = 20,
-    strict: Strict = False,
-    timeout: Timeout = 60.0,
+    max_params: MaxParams = RULES.max_params,
+    max_epochs: MaxEpochs = RULES.max_epochs,
+    strict: Strict = RULES.strict,
+    timeout: Timeout = JUDGE_TIMEOUT_SECONDS,
     as_json: AsJson = False,
 ) -> None:
     """Final test accuracy: retrain on all 60,000 training images once per seed, then test.
@@ -362,8 +375,6 @@ def evaluate(
     from nas.evaluate import evaluate_model, evaluate_trial
     from nas.judge import judge_file
     from nas.modelfile import load_model
-    from nas.rules import Rules
-    from nas.train import Recipe
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     data = str(data_dir) if data_dir else None
@@ -374,7 +385,7 @@ def evaluate(
             report = judge_file(target, name, rules, timeout=timeout, debug=_debug)  # before any data is loaded
             if not report.ok:
                 raise RulesBroken(report)
-            result = evaluate_model(lambda: load_model(target, name), Recipe(epochs=epochs or 20), seeds,
+            result = evaluate_model(lambda: load_model(target, name), Recipe(epochs=epochs or RECIPE.epochs), seeds,
                                     target, rules, device, data, subset)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
@@ -394,8 +405,8 @@ def export(
                                                    "state_dict) here.")] = None,
     onnx: Annotated[Optional[Path], typer.Option(help="Also write the trained model as ONNX here (needs "
                                                 "nas\\[onnx]); checked against onnxruntime where installed.")] = None,
-    storage: Storage = "sqlite:///results/nas.db",
-    study: Study = "mnist",
+    storage: Storage = STORAGE,
+    study: Study = STUDY,
 ) -> None:
     """Write a trial as a standalone PyTorch file (imports only torch; build_model() and a class with named blocks)."""
     from nas.results import export_trial
@@ -407,8 +418,8 @@ def export(
 
 @app.command()
 def report(
-    storage: Storage = "sqlite:///results/nas.db",
-    study: Study = "mnist",
+    storage: Storage = STORAGE,
+    study: Study = STUDY,
     out: Annotated[Optional[Path], typer.Option(help="Folder for the PNGs. Default: results/STUDY.")] = None,
 ) -> None:
     """Write PNG plots of a study: accuracy against params (with the seed and anchors), optimization history, parameter importances."""

@@ -21,44 +21,20 @@ import optuna
 import torch
 
 from nas.arch import arch_string, build, normalized
+from nas.config import Objective, Pruner, Sampler, SearchSettings
 from nas.data import load_train_val
 from nas.errors import NasError, first_line
 from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
-from nas.storage import HEARTBEAT_SECONDS, beating, check_study_name, open_study
+from nas.storage import beating, check_study_name, open_study
 from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
 
 # The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores
 # (benchmarks/results/train-cpu.md): a typical default-space candidate, for cost estimates.
 CPU_EPOCH_SECONDS, CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 23.41, 50_000, 2
-MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: early curves cross
+MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: the first epochs rank trials poorly
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
-
-
-@dataclass
-class SearchSettings:
-    """What `nas search` does; the defaults are its defaults."""
-
-    space: str = "default"
-    trials: int = 50  # trained trials to add (rejected candidates do not count)
-    epochs: int = 20
-    subset: int | None = None
-    val_subset: int | None = None
-    device: str = "auto"
-    data_dir: str | None = None
-    storage: str = "sqlite:///results/nas.db"
-    study: str = "mnist"
-    seed: int = 0
-    sampler: str = "tpe"  # or "random", "nsga2"
-    objective: str = "accuracy"  # or "pareto": maximize accuracy and minimize total params together
-    pruner: str = "median"  # or "hyperband", "none"
-    timeout: float | None = None  # seconds after which no new trial starts
-    workers: int | None = None  # trials at once, in separate processes; None: default_workers(device)
-    heartbeat: int = HEARTBEAT_SECONDS  # seconds between a running trial's heartbeats
-    results_dir: str = "results"
-    rules: Rules = field(default_factory=Rules)
-    max_rejections_per_trial: int = 20  # stop after this × trials rejections: the space does not fit
 
 
 @dataclass
@@ -104,14 +80,12 @@ class Observer:
     def rejected(self, number: int, reason: str) -> None: ...
 
 
+SAMPLERS = {Sampler.TPE: optuna.samplers.TPESampler,  # multi-objective TPE for pareto (Optuna 5's default)
+            Sampler.RANDOM: optuna.samplers.RandomSampler, Sampler.NSGA2: optuna.samplers.NSGAIISampler}
+
+
 def _sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
-    if settings.sampler == "tpe":  # multi-objective TPE for pareto (Optuna 5's default there)
-        return optuna.samplers.TPESampler(seed=settings.seed)
-    if settings.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=settings.seed)
-    if settings.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=settings.seed)
-    raise NasError(f"--sampler {settings.sampler!r} is not known; use tpe, random or nsga2")
+    return SAMPLERS[settings.sampler](seed=settings.seed)
 
 
 def trial_sampler_seed(seed: int, number: int) -> int:
@@ -125,25 +99,15 @@ def trial_sampler_seed(seed: int, number: int) -> int:
     return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
 
 
-OBJECTIVES = {"accuracy": ["maximize"], "pareto": ["maximize", "minimize"]}  # (val acc[, total params])
-
-
-def _directions(settings: SearchSettings) -> list[str]:
-    if settings.objective not in OBJECTIVES:
-        raise NasError(f"--objective {settings.objective!r} is not known; use accuracy or pareto")
-    return OBJECTIVES[settings.objective]
+DIRECTIONS = {Objective.ACCURACY: ["maximize"], Objective.PARETO: ["maximize", "minimize"]}  # val acc[, params]
 
 
 def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
-    if settings.objective == "pareto":  # Optuna prunes single-objective studies only
+    if settings.objective == Objective.PARETO or settings.pruner == Pruner.NONE:  # Optuna prunes one objective only
         return optuna.pruners.NopPruner()
-    if settings.pruner == "median":
+    if settings.pruner == Pruner.MEDIAN:
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=MEDIAN_WARMUP_EPOCHS)
-    if settings.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=settings.epochs)
-    if settings.pruner == "none":
-        return optuna.pruners.NopPruner()
-    raise NasError(f"--pruner {settings.pruner!r} is not known; use median, hyperband or none")
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=settings.epochs)
 
 
 def rejection_reason(report, min_receptive_field: int) -> str | None:
@@ -220,7 +184,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     workers = settings.workers or default_workers(device)
     writable_dir(Path(settings.results_dir) / check_study_name(settings.study), "--results-dir")
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
-                       _directions(settings), settings.heartbeat)
+                       DIRECTIONS[settings.objective], settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
     cost = cpu_cost(settings, torch.get_num_threads()) if device.type == "cpu" else None
     observer.started(settings, study, cost)
@@ -282,6 +246,10 @@ def _worker_main(settings: SearchSettings, budget: Budget, threads: int, errors)
 def search_worker(settings: SearchSettings, budget: Budget, observer: Observer | None = None) -> None:
     """One worker: claim a slot, sample, check, train; until the budget is spent.
 
+    Ask-and-tell rather than study.optimize(): a candidate rejected before training must not
+    count as a trial, and the shared Budget keeps the number of trained trials exact across
+    processes, which optimize(n_trials=...) per process cannot.
+
     The sampler is seeded per trial (trial_sampler_seed), so no two trials share a random stream;
     every trial still trains with settings.seed, so results compare.
     """
@@ -290,7 +258,7 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
     device = resolve_device(settings.device)
     train_data, val_data = load_train_val(settings.data_dir, settings.subset, settings.val_subset)
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
-                       _directions(settings), settings.heartbeat)
+                       DIRECTIONS[settings.objective], settings.heartbeat)
     while budget.claim():
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
         trial = study.ask()
@@ -337,12 +305,34 @@ def _candidate(space, trial, settings: SearchSettings) -> tuple[list[dict], Reci
         raise broken("returned a candidate that cannot be used", exc) from exc
 
 
+@dataclass
+class _Outcome:
+    """How a trial ended, recorded once: Optuna's state, our status, and the values or the reason."""
+
+    state: optuna.trial.TrialState
+    status: str  # "complete", "pruned", "failed" or "rejected"
+    values: list[float] | None = None
+    reason: str = ""
+
+
 def _run_trial(study, trial, space, settings, device, train_data, val_data,
                observer) -> optuna.trial.FrozenTrial | None:
-    """Check one candidate, then train it. None when it was rejected before training.
+    """Check one candidate, train it, and tell the study once. None when it was rejected before training.
 
-    Every path ends with study.tell, so an exception from here means the trial is still open.
+    An exception from here means the trial is still open (the caller marks it failed).
     """
+    outcome = _check_and_train(trial, space, settings, device, train_data, val_data, observer)
+    trial.set_user_attr("status", outcome.status)
+    if outcome.reason:
+        trial.set_user_attr("reason", outcome.reason)
+    finished = study.tell(trial, outcome.values, state=outcome.state)
+    if outcome.status == "rejected":
+        observer.rejected(trial.number, outcome.reason)
+        return None
+    return finished
+
+
+def _check_and_train(trial, space, settings, device, train_data, val_data, observer) -> _Outcome:
     rules = settings.rules
     arch, recipe, model = _candidate(space, trial, settings)
     arch_str = arch_string(arch)
@@ -354,17 +344,12 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     try:
         report = check(model, rules)
     except NasError as exc:  # e.g. a forward that raises: not a model we can judge
-        report, reason = None, str(exc)
-    else:
-        reason = rejection_reason(report, space.min_receptive_field)
-        trial.set_user_attr("total_params", report.total_params)
-        trial.set_user_attr("trainable_params", report.trainable_params)
+        return _Outcome(optuna.trial.TrialState.FAIL, "rejected", reason=str(exc))
+    trial.set_user_attr("total_params", report.total_params)
+    trial.set_user_attr("trainable_params", report.trainable_params)
+    reason = rejection_reason(report, space.min_receptive_field)
     if reason is not None:
-        trial.set_user_attr("status", "rejected")
-        trial.set_user_attr("reason", reason)
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        observer.rejected(trial.number, reason)
-        return None
+        return _Outcome(optuna.trial.TrialState.FAIL, "rejected", reason=reason)
 
     observer.trial_started(trial.number, arch_str, report.total_params, settings.epochs)
     history: list[float] = []
@@ -373,28 +358,23 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     def on_epoch(stats: EpochStats) -> None:
         history.append(stats.val_acc)
         observer.epoch_done(trial.number, stats)
-        if settings.objective == "accuracy":  # intermediate values and pruning: single objective only
+        if settings.objective == Objective.ACCURACY:  # intermediate values and pruning: single objective only
             trial.report(stats.val_acc, stats.epoch)  # the one storage write per epoch
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
     try:
-        try:
-            result = train(model, train_data, val_data, recipe, rules, device, on_epoch)
-        finally:  # once, however training ends, and before any tell: workers share the storage's lock
-            for key, value in {"val_acc_history": history, "epochs": len(history),
-                               "seconds": round(time.monotonic() - trial_start, 3)}.items():
-                trial.set_user_attr(key, value)
+        result = train(model, train_data, val_data, recipe, rules, device, on_epoch)
     except optuna.TrialPruned:
-        trial.set_user_attr("status", "pruned")
-        return study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return _Outcome(optuna.trial.TrialState.PRUNED, "pruned")
     except TrainingDiverged as exc:
-        trial.set_user_attr("status", "failed")
-        trial.set_user_attr("reason", str(exc))
-        return study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return _Outcome(optuna.trial.TrialState.FAIL, "failed", reason=str(exc))
+    finally:  # once, however training ends, and before the tell: workers share the storage's lock
+        for key, value in {"val_acc_history": history, "epochs": len(history),
+                           "seconds": round(time.monotonic() - trial_start, 3)}.items():
+            trial.set_user_attr(key, value)
     out = Path(settings.results_dir) / settings.study / f"trial_{trial.number}"
     save_run(out, model, result, extra={"trial": trial.number, "arch": arch})
-    trial.set_user_attr("status", "complete")
     trial.set_user_attr("weights", str(out / "weights.pt"))
-    values = [result.best_val_acc] + ([report.total_params] if settings.objective == "pareto" else [])
-    return study.tell(trial, values)
+    values = [result.best_val_acc] + ([report.total_params] if settings.objective == Objective.PARETO else [])
+    return _Outcome(optuna.trial.TrialState.COMPLETE, "complete", values=values)

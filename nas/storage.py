@@ -11,6 +11,7 @@ from pathlib import Path
 
 import optuna
 
+from nas.config import HEARTBEAT_SECONDS
 from nas.errors import NasError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own views report progress
@@ -61,7 +62,6 @@ def _check_sqlite_file(path: Path) -> None:
                        "not an Optuna storage; pass another --storage")
 
 
-HEARTBEAT_SECONDS = 60  # a worker that stops beating for 2× this is declared dead, its trial retried
 MAX_RETRIES = 3  # a trial whose worker died is run again at most this many times
 
 

@@ -29,52 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas.config import Device, Optimizer, Recipe, choice
 from nas.data import MEAN, STD, Split
 from nas.errors import NasError
 from nas.rules import Rules
 from nas.validator import count_params, require
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
-DEFAULT_LR = {"sgd": 0.2, "adam": 0.01, "adamw": 0.01}  # one-cycle peaks; sgd: 0.2 beat 0.1, 0.15, 0.4 in short CPU runs
 # No gradients at evaluation: on a GPU, big batches mean few launches; on the CPU, 500 keeps
 # activations in cache (measured: 10,000 images in 2.4 s at 500, 4.0 s at 2,000, 2 cores).
 EVAL_BATCH = {"cuda": 10_000, "cpu": 500}
-
-
-@dataclass
-class Recipe:
-    """How to train. Default: SGD with Nesterov momentum 0.9 and a one-cycle learning rate
-    (the anchor's recipe family; see benchmarks/results/train-cpu.md for what these defaults
-    reach with the 14,770-param reference net)."""
-
-    epochs: int = 20  # the rules' limit
-    batch_size: int = 128
-    optimizer: str = "sgd"  # SGD with Nesterov momentum 0.9; or "adam", "adamw"
-    lr: float | None = None  # peak of the one-cycle schedule; None: DEFAULT_LR[optimizer]
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1  # soft targets: a little regularization for small nets
-    augment: float = 1.0  # strength: 1.0 is ±10° rotation and ±10% translation; 0 is off
-    dropout: float | None = None  # sets p of the model's dropout layers; None keeps theirs
-    seed: int = 0
-
-    def __post_init__(self):
-        # a recipe may come from a space or a storage: every number must be one
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type == "str" or (value is None and "None" in f.type):
-                continue
-            whole = f.type == "int"
-            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
-                    or not math.isfinite(value):
-                raise NasError(f"recipe {f.name}={value!r} is not {'a whole number' if whole else 'a finite number'}")
-        if self.optimizer not in OPTIMIZERS:
-            raise NasError(f"--optimizer {self.optimizer!r} is not known; use one of {', '.join(OPTIMIZERS)}")
-        if self.lr is not None and not self.lr > 0:
-            raise NasError(f"--lr {self.lr} must be positive")
-
-    @property
-    def peak_lr(self) -> float:
-        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
 
 @dataclass
@@ -124,15 +87,14 @@ class TrainingDiverged(NasError):
 DIVERGED_LOSS = 4 * math.log(10)
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """"auto" picks CUDA when there is a GPU, else the CPU."""
-    if name == "auto":
+def resolve_device(name: str | Device = Device.AUTO) -> torch.device:
+    """Device.AUTO picks CUDA when there is a GPU, else the CPU."""
+    name = choice(Device, name, "--device")
+    if name == Device.AUTO:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name not in ("cpu", "cuda"):
-        raise NasError(f"--device {name!r} is not known; use auto, cpu or cuda")
-    if name == "cuda" and not torch.cuda.is_available():
+    if name == Device.CUDA and not torch.cuda.is_available():
         raise NasError("--device cuda was asked for, but no CUDA GPU is available; use --device cpu")
-    return torch.device(name)
+    return torch.device(name.value)
 
 
 def to_device(split: Split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,12 +107,13 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     return (x - MEAN) / STD
 
 
-def augment(x: torch.Tensor, strength: float) -> torch.Tensor:
-    """Random rotation (±10°·strength) and translation (±10%·strength) of a whole batch at once."""
+def augment(x: torch.Tensor, recipe: Recipe = Recipe()) -> torch.Tensor:
+    """Random rotation (±max_rotation°) and translation (±max_shift of the width), both scaled by
+    the recipe's augment strength, of a whole batch at once."""
     b = x.shape[0]
-    angle = (torch.rand(b, device=x.device) * 2 - 1) * math.radians(10) * strength
-    # affine_grid works in [-1, 1] coordinates: 10% of the width is 0.2
-    shift = (torch.rand(b, 2, device=x.device) * 2 - 1) * 0.2 * strength
+    angle = (torch.rand(b, device=x.device) * 2 - 1) * math.radians(recipe.max_rotation) * recipe.augment
+    # affine_grid works in [-1, 1] coordinates: a shift of 10% of the width is 0.2
+    shift = (torch.rand(b, 2, device=x.device) * 2 - 1) * 2 * recipe.max_shift * recipe.augment
     cos, sin = angle.cos(), angle.sin()
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
                          torch.stack([sin, cos, shift[:, 1]], 1)], 1)
@@ -186,13 +149,16 @@ def _memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
-def one_cycle(peak_lr: float, total_steps: int, warmup: float = 0.25) -> torch.Tensor:
-    """The learning rate of every step: a cosine rise from peak/25 to the peak over the first
-    `warmup` of the steps, then a cosine fall to peak/250,000 (OneCycleLR's defaults).
+def one_cycle(peak_lr: float, total_steps: int, warmup: float = 0.25, initial_div: float = 25.0,
+              final_div: float = 1e4) -> torch.Tensor:
+    """The learning rate of every step: a cosine rise from peak/initial_div to the peak over the
+    first `warmup` of the steps, then a cosine fall to that start/final_div (OneCycleLR's
+    schedule and defaults).
 
     A table rather than a scheduler, so that a captured CUDA graph can read each step's rate
     from the device."""
-    initial, final = peak_lr / 25, peak_lr / 25 / 1e4
+    initial = peak_lr / initial_div
+    final = initial / final_div
     rise_end = max(warmup * total_steps - 1, 1.0)  # at least one step: a 4-step run must not divide by 0
     fall_steps = max(total_steps - 1 - rise_end, 1.0)
     t = torch.arange(total_steps, dtype=torch.float64)
@@ -211,9 +177,9 @@ def _optimizer(model: nn.Module, recipe: Recipe, lr: torch.Tensor) -> torch.opti
     # On CUDA one fused kernel updates every parameter: a few launches per step instead of dozens.
     # The rate is a device tensor that the step itself sets, so the step can be graph-captured.
     options = {"lr": lr, "weight_decay": recipe.weight_decay, "fused": on_cuda}
-    if recipe.optimizer == "sgd":
-        return torch.optim.SGD(params, momentum=0.9, nesterov=True, **options)
-    optimizer_class = torch.optim.Adam if recipe.optimizer == "adam" else torch.optim.AdamW
+    if recipe.optimizer == Optimizer.SGD:
+        return torch.optim.SGD(params, momentum=recipe.momentum, nesterov=True, **options)
+    optimizer_class = torch.optim.Adam if recipe.optimizer == Optimizer.ADAM else torch.optim.AdamW
     return optimizer_class(params, capturable=on_cuda, **options)
 
 
@@ -307,7 +273,8 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
 
     # Everything the step reads or writes lives in a fixed device tensor, updated by the step
     # itself: the step counter, the learning rate, this epoch's images, the epoch's sums.
-    rates = one_cycle(recipe.peak_lr, steps * recipe.epochs).to(device)
+    rates = one_cycle(recipe.peak_lr, steps * recipe.epochs, recipe.warmup, recipe.initial_div,
+                      recipe.final_div).to(device)
     step_number = torch.zeros(1, dtype=torch.long, device=device)
     lr = rates[:1].clone()
     optimizer = _optimizer(model, recipe, lr)
@@ -341,7 +308,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         # kernels per epoch rather than a dozen small ones in every step
         order = torch.randperm(n, device=device)
         images = train_x[order]
-        epoch_x.copy_(normalize(augment(images, recipe.augment) if recipe.augment > 0 else images))
+        epoch_x.copy_(normalize(augment(images, recipe) if recipe.augment > 0 else images))
         epoch_y.copy_(train_y[order])
         for _ in range(steps):
             run_step()

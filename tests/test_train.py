@@ -54,7 +54,7 @@ def test_too_many_epochs_exit_2_before_anything():
     assert "limit of 20" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("args, words", [(["--optimizer", "bogus"], "--optimizer 'bogus' is not known"),
+@pytest.mark.parametrize("args, words", [(["--optimizer", "bogus"], "'bogus' is not one of 'sgd', 'adam', 'adamw'"),
                                          (["--lr", "0"], "must be positive"),
                                          (["--subset", "100"], "--batch-size 128 needs at least")])
 def test_bad_training_options_exit_2_with_one_line(mnist_dir, args, words):
