@@ -182,7 +182,7 @@ def train(
     from nas.data import load_train_val
     from nas.judge import judge_file
     from nas.modelfile import load_model
-    from nas.train import save_run, writable_dir
+    from nas.train import build_seeded, save_run, writable_dir
     from nas.train import train as run_training
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
@@ -198,8 +198,7 @@ def train(
             raise RulesBroken(report)
         # What the model prints must not spoil the JSON on stdout
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            torch.manual_seed(seed)  # the weights' initialization
-            model = load_model(model_file, name)
+            model = build_seeded(lambda: load_model(model_file, name), seed)
             train_data, val_data = load_train_val(data_dir, subset, val_subset)
             with render.epoch_progress(err_console, epochs) as on_epoch:
                 result = run_training(model, train_data, val_data, recipe, rules, device, on_epoch)

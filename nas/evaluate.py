@@ -67,8 +67,7 @@ def evaluate_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: i
     start = time.perf_counter()
     accs, total = [], 0
     for seed in range(seeds):
-        torch.manual_seed(seed)  # the weights' initialization
-        model = make_model()
+        model = build_seeded(make_model, seed)
         result = train(model, train_data, None, replace(recipe, seed=seed), rules, device)
         accs.append(evaluate(model, test_x, test_y)[1])
         total = result.total_params

@@ -28,7 +28,7 @@ from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
 from nas.storage import beating, check_study_name, open_study
-from nas.train import EpochStats, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
+from nas.train import EpochStats, build_seeded, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
 
 # The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores
 # (benchmarks/results/train-cpu.md): a typical default-space candidate, for cost estimates.
@@ -299,8 +299,7 @@ def _candidate(space, trial, settings: SearchSettings) -> tuple[list[dict], Reci
             raise NasError(f"a {type(candidate).__name__}, not {{'arch': [...], 'recipe': {{...}}}}")
         arch = normalized(candidate.get("arch"))
         recipe = Recipe(epochs=settings.epochs, seed=settings.seed, **candidate.get("recipe", {}))
-        torch.manual_seed(settings.seed)  # every candidate starts from the same seed
-        return arch, recipe, build(arch)
+        return arch, recipe, build_seeded(lambda: build(arch), settings.seed)  # every candidate: the same seed
     except Exception as exc:  # an unknown recipe key is a TypeError, a conv torch refuses a ValueError
         raise broken("returned a candidate that cannot be used", exc) from exc
 

@@ -87,6 +87,18 @@ class TrainingDiverged(NasError):
 DIVERGED_LOSS = 4 * math.log(10)
 
 
+def seed(value: int) -> None:
+    """Seed everything a run draws from: the default generators on every device, the only ones
+    a CUDA graph replays. Every seeding in nas goes through here."""
+    torch.manual_seed(value)
+
+
+def build_seeded(make_model: Callable[[], nn.Module], seed_value: int) -> nn.Module:
+    """The model `make_model` builds, its weights initialized from `seed_value`."""
+    seed(seed_value)
+    return make_model()
+
+
 def resolve_device(name: str | Device = Device.AUTO) -> torch.device:
     """Device.AUTO picks CUDA when there is a GPU, else the CPU."""
     name = choice(Device, name, "--device")
@@ -256,7 +268,6 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
                        f"(have {n:,}); lower it or raise --subset")
     steps = n // batch  # whole batches only: every step has the same shape
 
-    torch.manual_seed(recipe.seed)  # the default generators: the only ones a CUDA graph replays
     if recipe.dropout is not None:
         for module in model.modules():
             if isinstance(module, nn.modules.dropout._DropoutNd):
@@ -267,7 +278,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     if report.trainable_params == 0:
         raise NasError("the model has no trainable parameters, so there is nothing to train; give it some")
     held = sum(count_params(model))
-    torch.manual_seed(recipe.seed)
+    seed(recipe.seed)  # the batch order, augmentation and dropout: after the check, which draws its own
     train_x, train_y = to_device(train_data, device)
     val = to_device(val_data, device) if val_data is not None else None
 

@@ -12,6 +12,7 @@ refused, because what was checked would not be what trains.
 
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager
@@ -186,6 +187,7 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
     self_updated: set[tuple] = set()
     table = None
     generator = torch.Generator().manual_seed(0)  # the same images for every model
+    seed = int.from_bytes(os.urandom(4), "little")  # the same dropout in every pass, and no RNG state to spot
     try:
         for mode in ("train", "eval"):
             model.train(mode == "train")
@@ -193,10 +195,10 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
                 x, other = (_images((batch, *rules.input_shape), generator, device) for _ in range(2))
                 if batch == batch_sizes[0]:
                     seen, problem = _watch_closely(model, state, x, other, learned, self_updated, rules.strict,
-                                                   context)
+                                                   context, seed)
                 else:  # other sizes: judged for branches on the batch size, once watched and once not
-                    unwatched = _run(model, state, x, None, context=context)
-                    seen = _run(model, state, x, learned, rules.strict, [], context)
+                    unwatched = _run(model, state, x, None, seed=seed, context=context)
+                    seen = _run(model, state, x, learned, rules.strict, [], seed, context)
                     problem = None if _same(unwatched, seen.output) else "it computes something else when watched"
                 if problem:
                     violations.append(Violation(CONSISTENT, "model", f"{problem} ({mode} mode, batch {batch}), so "
@@ -233,11 +235,11 @@ def _images(shape: tuple[int, ...], generator: torch.Generator, device: torch.de
 
 
 def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | None, strict: bool = False,
-         reference: list | None = None, context: Callable[[], ContextManager] = nullcontext):
-    """One pass from the saved state and seed, with gradients in train mode only (as training and
+         reference: list | None = None, seed: int = 0, context: Callable[[], ContextManager] = nullcontext):
+    """One pass from the saved state and `seed`, with gradients in train mode only (as training and
     evaluation run): unwatched when `learned` is None (the output), else watched (a Watch)."""
     state.restore()
-    torch.manual_seed(0)  # the same dropout in every pass
+    torch.manual_seed(seed)
     with torch.set_grad_enabled(model.training), context():
         if learned is None:
             return model(images)
@@ -245,7 +247,7 @@ def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | N
 
 
 def _watch_closely(model: nn.Module, state: _State, x: torch.Tensor, other: torch.Tensor, learned: set,
-                   self_updated: set, strict: bool, context) -> tuple:
+                   self_updated: set, strict: bool, context, seed: int) -> tuple:
     """Run x unwatched, then watched with a reference pass on `other`, backward each time in train mode.
 
     Updates `learned` (state that gets a gradient or that the model changes itself) and
@@ -253,15 +255,15 @@ def _watch_closely(model: nn.Module, state: _State, x: torch.Tensor, other: torc
     behaves differently when watched, or its output depends on the input through operations the
     watcher cannot see (numpy, an extension).
     """
-    unwatched = _run(model, state, x, None, context=context)
+    unwatched = _run(model, state, x, None, seed=seed, context=context)
     _backward(unwatched, len(x))
     self_updated |= state.changed()
     grads = state.grads()
     state.save_new()  # state that appeared on this call (lazy modules, second-call tricks)
     learned.clear()
     learned.update(self_updated, (storage_key(t) for t in state.tensors() if t.requires_grad))
-    reference = _run(model, state, other, learned, strict, None, context)
-    seen = _run(model, state, x, learned, strict, reference.outputs, context)
+    reference = _run(model, state, other, learned, strict, None, seed, context)
+    seen = _run(model, state, x, learned, strict, reference.outputs, seed, context)
     _backward(seen.output, len(x))
     state.externals.update(reference.externals)
     if not (_same(unwatched, seen.output) and _same_grads(grads, state.grads())):
