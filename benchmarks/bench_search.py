@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from record import record  # noqa: E402
 
 from nas.errors import NasError  # noqa: E402
-from nas.evaluate import evaluate_trial  # noqa: E402
-from nas.report import write_report  # noqa: E402
+from nas.final_test import final_test_trial  # noqa: E402
+from nas.plots import write_plots  # noqa: E402
 from nas.results import export_trial, leaderboard, to_markdown  # noqa: E402
 from nas.search import SearchSettings, run_search  # noqa: E402
 from nas.storage import load_study  # noqa: E402
@@ -81,7 +81,7 @@ def main() -> None:
             continue
         best = fits[0]  # ranked: best validation accuracy, ties to fewer params
         if best.trial not in evaluations:  # one trial can be the best under two budgets
-            evaluations[best.trial] = evaluate_trial(args.storage, study, best.trial, args.seeds, subset=args.subset)
+            evaluations[best.trial] = final_test_trial(args.storage, study, best.trial, args.seeds, subset=args.subset)
         evaluation = evaluations[best.trial]
         export_trial(args.storage, study, best.trial, out / f"{label}.py", out / f"{label}.pt")
         rows.append(row | {
@@ -89,7 +89,7 @@ def main() -> None:
             "val acc": f"{best.val_acc:.2%}",
             f"test acc ({args.seeds} seeds)": evaluation.summary(),
             "met": "yes" if evaluation.mean >= target else "no", "file": f"{out}/{label}.py"})
-    write_report(args.storage, study, out)
+    write_plots(args.storage, study, out)
     ranked = leaderboard(args.storage, study)  # now with the test figures
     (out / "leaderboard.md").write_text(f"# Study {study!r}\n\n`python {' '.join(sys.argv)}`\n\n"
                                         + to_markdown(ranked))

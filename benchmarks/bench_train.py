@@ -35,7 +35,7 @@ from record import median, record  # noqa: E402
 from nas import data  # noqa: E402
 from nas.data import MEAN, STD, data_dir, load_test, load_train_val, split_indices  # noqa: E402
 from nas.modelfile import load_model  # noqa: E402
-from nas.train import Recipe, evaluate, resolve_device, to_device, train  # noqa: E402
+from nas.train import Recipe, measure, resolve_device, to_device, train  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "models" / "seed_net.py"
 
@@ -113,7 +113,7 @@ def main() -> None:
             start = time.perf_counter()  # a trial as the search runs it: load, move, train, validate
             train(model, *load_train_val(), Recipe(epochs=20, batch_size=args.batch_size, seed=seed), device=device)
             trial_seconds.append(time.perf_counter() - start)
-            accuracies.append(evaluate(model, test_x, test_y)[1])
+            accuracies.append(measure(model, test_x, test_y)[1])
         for row in rows:
             row["20-epoch trial s"] = row["20-epoch test acc"] = "not run"
         rows[-1]["20-epoch trial s"] = f"{median(trial_seconds):.1f} (median of {seeds})"

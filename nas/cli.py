@@ -371,7 +371,7 @@ def evaluate(
 
     The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc.
     """
-    from nas.evaluate import evaluate_model, evaluate_trial
+    from nas.final_test import final_test_model, final_test_trial
     from nas.judge import judge_file
     from nas.modelfile import load_model
 
@@ -379,12 +379,12 @@ def evaluate(
     data = str(data_dir) if data_dir else None
     with user_errors():
         if target.isdigit():
-            result = evaluate_trial(storage, study, int(target), seeds, epochs, rules, device, data, subset)
+            result = final_test_trial(storage, study, int(target), seeds, epochs, rules, device, data, subset)
         else:
             report = judge_file(target, name, rules, timeout=timeout, debug=_debug)  # before any data is loaded
             if not report.ok:
                 raise RulesBroken(report)
-            result = evaluate_model(lambda: load_model(target, name), Recipe(epochs=epochs or RECIPE.epochs), seeds,
+            result = final_test_model(lambda: load_model(target, name), Recipe(epochs=epochs or RECIPE.epochs), seeds,
                                     target, rules, device, data, subset)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
@@ -422,10 +422,10 @@ def report(
     out: Annotated[Optional[Path], typer.Option(help="Folder for the PNGs. Default: results/STUDY.")] = None,
 ) -> None:
     """Write PNG plots of a study: accuracy against params (with the seed and anchors), optimization history, parameter importances."""
-    from nas.report import write_report
+    from nas.plots import write_plots
 
     with user_errors():
-        files = write_report(storage, study, out)
+        files = write_plots(storage, study, out)
     for path in files.written:
         console.print(f"Wrote {path}")
     for line in files.skipped:

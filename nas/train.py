@@ -139,7 +139,7 @@ def _autocast(device: torch.device):
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+def measure(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     """(mean loss, accuracy) of `model` on device-resident images in [0, 1]."""
     model.eval()
     device = images.device
@@ -332,7 +332,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
             raise TrainingDiverged(f"training diverged: the mean training loss was {train_loss:.3g} in epoch "
                                    f"{epoch} (a uniform guess scores {math.log(10):.2f}); lower the learning "
                                    f"rate (now {recipe.peak_lr:g})")
-        val_loss, val_acc = evaluate(model, *val) if val is not None else (None, None)
+        val_loss, val_acc = measure(model, *val) if val is not None else (None, None)
         stats = EpochStats(epoch=epoch, train_loss=train_loss, train_acc=right / (steps * batch),
                            val_loss=val_loss, val_acc=val_acc, train_seconds=train_seconds,
                            seconds=time.perf_counter() - epoch_start)

@@ -11,11 +11,11 @@ import torch
 import search_spaces.default as default_space
 from conftest import MODELS, run_nas
 from nas.data import load_train_val
-from nas.evaluate import ALL_TRAIN_IMAGES, Evaluation, record_evaluation
+from nas.final_test import ALL_TRAIN_IMAGES, FinalTest, record_final_test
 from nas.modelfile import load_model
-from nas.report import history_figure, importances_figure, param_label
+from nas.plots import history_figure, importances_figure, param_label
 from nas.rules import Rules
-from nas.train import evaluate, to_device
+from nas.train import measure, to_device
 
 VAL_SUBSET = 1000
 
@@ -48,7 +48,7 @@ def test_every_exported_trial_validates_and_its_weights_reproduce_val_acc(study,
         assert run_nas("validate", out).exit_code == 0
         model = load_model(out)
         model.load_state_dict(torch.load(weights, weights_only=True))
-        _, acc = evaluate(model, val_x, val_y)
+        _, acc = measure(model, val_x, val_y)
         assert acc == pytest.approx(trial.user_attrs["val_acc_history"][-1], abs=1e-4)
 
 
@@ -82,10 +82,10 @@ def test_a_partial_evaluation_never_replaces_a_full_one(study):
     root, storage = study
     best = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
     recipe = optuna.load_study(study_name="s", storage=storage).trials[best["trial"]].user_attrs["recipe"]
-    full = Evaluation(target=f"trial {best['trial']}", seeds=[0, 1, 2], test_accs=[0.9612, 0.9634, 0.9623],
+    full = FinalTest(target=f"trial {best['trial']}", seeds=[0, 1, 2], test_accs=[0.9612, 0.9634, 0.9623],
                       epochs=recipe["epochs"], train_images=ALL_TRAIN_IMAGES, total_params=best["total_params"],
                       seconds=300.0, recipe=recipe)
-    assert record_evaluation(storage, "s", best["trial"], full)
+    assert record_final_test(storage, "s", best["trial"], full)
     before = len(optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"])
 
     partial = run_nas("evaluate", best["trial"], "--epochs", "1", "--subset", "1000", "--seeds", "1",

@@ -17,7 +17,7 @@ from conftest import MODELS, ROOT, run_nas
 from nas.data import MNIST_FILES, load_train_val
 from nas.modelfile import load_model
 from nas.errors import RulesBroken
-from nas.train import DIVERGED_LOSS, Recipe, TrainingDiverged, evaluate, one_cycle, to_device, train
+from nas.train import DIVERGED_LOSS, Recipe, TrainingDiverged, measure, one_cycle, to_device, train
 
 
 def test_train_reaches_95_percent_and_its_weights_reload(mnist_dir, tmp_path):
@@ -37,7 +37,7 @@ def test_train_reaches_95_percent_and_its_weights_reload(mnist_dir, tmp_path):
     model = load_model(out / "seed_net.py")
     model.load_state_dict(torch.load(out / "weights.pt", weights_only=True))
     _, val = load_train_val(mnist_dir)
-    _, acc = evaluate(model, *to_device(val, torch.device("cpu")))
+    _, acc = measure(model, *to_device(val, torch.device("cpu")))
     assert acc == pytest.approx(metrics["val_acc"], abs=1e-4)
 
 

@@ -133,7 +133,7 @@ def importances_figure(study: optuna.Study) -> Figure:
     return fig
 
 
-def write_report(storage: str, study_name: str, out_dir: str | Path | None = None) -> ReportFiles:
+def write_plots(storage: str, study_name: str, out_dir: str | Path | None = None) -> ReportFiles:
     """Write pareto.png, history.png and importances.png; returns the paths written and the plots skipped."""
     study = load_study(storage, study_name)
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))

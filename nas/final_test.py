@@ -1,4 +1,4 @@
-"""Final evaluation: retrain on all 60,000 training images, once per seed, and test.
+"""The final test (`nas evaluate`): retrain on all 60,000 training images, once per seed, and test.
 
 This is the only module that reads MNIST's test set. Nothing here selects by test accuracy:
 each seed trains for the full epochs without validation and is tested once at the end.
@@ -19,13 +19,13 @@ from nas.data import load_all_train, load_test
 from nas.errors import NasError
 from nas.results import complete_trial, evaluation_key
 from nas.rules import Rules
-from nas.train import Recipe, evaluate, resolve_device, to_device, train
+from nas.train import Recipe, measure, resolve_device, to_device, train
 
 ALL_TRAIN_IMAGES = 60_000  # a full-settings evaluation trains on all of them
 
 
 @dataclass
-class Evaluation:
+class FinalTest:
     target: str  # "trial 12" or the model file
     seeds: list[int]
     test_accs: list[float]  # one per seed
@@ -54,9 +54,9 @@ class Evaluation:
                                "max": max(self.test_accs)}
 
 
-def evaluate_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: int, target: str,
+def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: int, target: str,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
-                   subset: int | None = None) -> Evaluation:
+                   subset: int | None = None) -> FinalTest:
     """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each."""
     if seeds < 1:
         raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
@@ -69,16 +69,16 @@ def evaluate_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: i
     for seed in range(seeds):
         model = build_seeded(make_model, seed)
         result = train(model, train_data, None, replace(recipe, seed=seed), rules, device)
-        accs.append(evaluate(model, test_x, test_y)[1])
+        accs.append(measure(model, test_x, test_y)[1])
         total = result.total_params
-    return Evaluation(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,
+    return FinalTest(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,
                       train_images=len(train_data), total_params=total, seconds=time.perf_counter() - start,
                       recipe=asdict(result.recipe))
 
 
-def evaluate_trial(storage: str, study: str, number: int, seeds: int, epochs: int | None = None,
+def final_test_trial(storage: str, study: str, number: int, seeds: int, epochs: int | None = None,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
-                   subset: int | None = None) -> Evaluation:
+                   subset: int | None = None) -> FinalTest:
     """Evaluate a search trial's architecture and recipe; add the figures and settings to its study's.
 
     Full settings: all 60,000 training images for the trial's own epochs; anything less (--subset,
@@ -88,13 +88,13 @@ def evaluate_trial(storage: str, study: str, number: int, seeds: int, epochs: in
     attrs = trial.user_attrs
     recipe = Recipe(**attrs["recipe"])
     recipe = replace(recipe, epochs=epochs or recipe.epochs)
-    evaluation = evaluate_model(lambda: build(attrs["arch"]), recipe, seeds, f"trial {number}", rules, device,
+    evaluation = final_test_model(lambda: build(attrs["arch"]), recipe, seeds, f"trial {number}", rules, device,
                                 data_dir, subset)
-    record_evaluation(storage, study, number, evaluation)
+    record_final_test(storage, study, number, evaluation)
     return evaluation
 
 
-def record_evaluation(storage: str, study: str, number: int, evaluation: Evaluation) -> bool:
+def record_final_test(storage: str, study: str, number: int, evaluation: FinalTest) -> bool:
     """Keep an evaluation of trial `number` with its settings on its study; returns whether it is full.
 
     Every evaluation is kept; the leaderboard prefers the full-settings ones.
