@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -34,7 +35,6 @@ from nas.train import EpochStats, build_seeded, Recipe, TrainingDiverged, resolv
 # (benchmarks/results/train-cpu.md): a typical default-space candidate, for cost estimates.
 CPU_EPOCH_SECONDS, CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 23.41, 50_000, 2
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: the first epochs rank trials poorly
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
 @dataclass
@@ -194,28 +194,46 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     if workers == 1:
         search_worker(settings, budget, observer=observer)
     else:
-        _run_workers(settings, workers, budget, study, observer, ctx)
+        _run_workers(settings, workers, budget, observer, ctx)
     return SearchOutcome(settings.study, budget.trained.value, budget.rejected.value, time.monotonic() - start,
                          "timeout" if budget.timed_out and budget.trained.value < settings.trials else "done")
 
 
-def _run_workers(settings, workers, budget, study, observer, ctx) -> None:
-    """Start the worker processes and follow the study until they finish."""
-    errors = ctx.Queue()
+class _Relay(Observer):
+    """A worker process's observer: it sends each event to the main process, whose live view
+    receives it as it would from a worker in its own process (one path for both)."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def trial_started(self, *args) -> None:
+        self.events.put(("trial_started", args))
+
+    def epoch_done(self, *args) -> None:
+        self.events.put(("epoch_done", args))
+
+    def trial_finished(self, *args) -> None:
+        self.events.put(("trial_finished", args))
+
+    def rejected(self, *args) -> None:
+        self.events.put(("rejected", args))
+
+
+def _run_workers(settings, workers, budget, observer, ctx) -> None:
+    """Start the worker processes and pass their events to `observer` until they finish."""
+    errors, events = ctx.Queue(), ctx.Queue()
     threads = max(1, (os.cpu_count() or 1) // workers)
-    procs = [ctx.Process(target=_worker_main, args=(settings, budget, threads, errors), daemon=True)
+    procs = [ctx.Process(target=_worker_main, args=(settings, budget, threads, errors, events), daemon=True)
              for _ in range(workers)]
     for proc in procs:
         proc.start()
-    seen = {t.number for t in study.get_trials(deepcopy=False)}
     try:
-        while any(proc.is_alive() for proc in procs):
-            time.sleep(1.0)
-            for trial in study.get_trials(deepcopy=False, states=FINISHED):
-                if trial.number not in seen:
-                    seen.add(trial.number)
-                    if trial.user_attrs.get("status") != "rejected":
-                        observer.trial_finished(trial)
+        while any(proc.is_alive() for proc in procs) or not events.empty():
+            try:
+                name, args = events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            getattr(observer, name)(*args)
     except KeyboardInterrupt:
         for proc in procs:  # a terminal sends SIGINT to every process; a lone signal to us is passed on
             if proc.is_alive():
@@ -233,10 +251,10 @@ def _run_workers(settings, workers, budget, study, observer, ctx) -> None:
                        "--debug to see why")
 
 
-def _worker_main(settings: SearchSettings, budget: Budget, threads: int, errors) -> None:
+def _worker_main(settings: SearchSettings, budget: Budget, threads: int, errors, events) -> None:
     torch.set_num_threads(threads)
     try:
-        search_worker(settings, budget)
+        search_worker(settings, budget, _Relay(events))
     except KeyboardInterrupt:
         pass  # the running trial is already marked failed
     except NasError as exc:
