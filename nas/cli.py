@@ -421,7 +421,7 @@ def report(
     study: Study = STUDY,
     out: Annotated[Optional[Path], typer.Option(help="Folder for the PNGs. Default: results/STUDY.")] = None,
 ) -> None:
-    """Write PNG plots of a study: accuracy against params (with the seed and anchors), optimization history, parameter importances."""
+    """Write PNG plots of a study: accuracy against params (with published results to beat), optimization history, parameter importances."""
     from nas.plots import write_plots
 
     with user_errors():

@@ -161,8 +161,9 @@ class Budget:
 def default_workers(device: torch.device) -> int:
     """Trials at once on one device: 1 on the CPU (training already uses every core).
 
-    On a GPU a tiny net leaves the device mostly idle, so several processes share it; the anchor
-    measured 4.2× the throughput with 8 processes on an H100. 4 is a first choice, to be tuned.
+    On a GPU a tiny net leaves the device mostly idle, so several processes share it: plain
+    training loops in 8 processes ran 4.2× the throughput of one on an H100. 4 is unmeasured
+    with this trainer (benchmarks/bench_workers.py measures it).
     """
     return 4 if device.type == "cuda" else 1
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from search_spaces.default import MIN_RECEPTIVE_FIELD, family  # noqa: F401  (the same receptive-field floor)
 
 DESCRIPTION = "the default family, 4–32 ch, budgets drawn from 500 params to the limit: for Pareto fronts"
-SMALLEST_BUDGET = 500  # below the 697-param anchor: the front should reach under 1,000
+SMALLEST_BUDGET = 500  # below the published 697-param net: the front should reach under 1,000
 
 
 def suggest(trial, rules) -> dict:
