@@ -55,6 +55,11 @@ THRESHOLDS = frozenset({"maximum", "minimum", "fmax", "fmin", "clamp", "clip", "
 PRODUCTS = frozenset({"mul", "div", "true_divide", "_prelu_kernel", "prelu", "pow", "xlogy", "hypot", "atan2",
             "floor_divide", "remainder", "fmod", "_weight_norm", "_weight_norm_interface"})
 LITERALS = frozenset({"lift_fresh", "lift", "lift_fresh_copy"})
+# New values shaped like an operand, none of its values: a dropout mask is not the activation it masks
+FRESH = frozenset({"empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
+                   "randint_like", "new_empty", "new_zeros", "new_ones", "new_full", "new_empty_strided",
+                   "bernoulli", "uniform", "normal", "random", "zero", "exponential", "geometric", "cauchy",
+                   "log_normal"})
 CONCATENATIONS = frozenset({"cat", "stack", "hstack", "vstack", "concat", "concatenate", "_cat"})
 PADDINGS = frozenset({"constant_pad_nd", "pad"})
 # Ops that only move values: a map keeps its positions if its spatial dims keep shape and strides.
@@ -215,7 +220,7 @@ class _Watcher(TorchDispatchMode):
         index, self.index = self.index, self.index + 1
         if self.reference is None:
             self.outputs.append(outputs[0].detach().clone() if outputs else None)
-        if base in LITERALS:  # torch.tensor(...) in forward: a constant, not state
+        if base in LITERALS or base in FRESH:  # torch.tensor(...) in forward, a mask: constants, not state
             for t in outputs:
                 self._tag(t, CONSTANT)
             return out

@@ -274,7 +274,9 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
                 module.p = recipe.dropout
     memory_format = _memory_format(device)
     model.to(device, memory_format=memory_format)  # before the check: what is checked is what trains
-    report = require(model, rules, batch_sizes=(3, batch), context=lambda: _autocast(device))
+    # the batch sizes this run uses: a model that branches on one of them is checked on that branch
+    report = require(model, rules, batch_sizes=(3, batch, EVAL_BATCH.get(device.type, EVAL_BATCH["cpu"])),
+                     context=lambda: _autocast(device))
     if report.trainable_params == 0:
         raise NasError("the model has no trainable parameters, so there is nothing to train; give it some")
     held = sum(count_params(model))
