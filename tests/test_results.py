@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import search_spaces.default as default_space
-from conftest import MODELS, run_nas
+from helpers import MODELS, run_nas
 from nas.data import load_train_val
 from nas.evaluate import ALL_TRAIN_IMAGES, Evaluation, record_evaluation
 from nas.modelfile import load_model

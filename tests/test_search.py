@@ -12,7 +12,7 @@ import time
 import optuna
 import pytest
 
-from conftest import ROOT, run_nas
+from helpers import ROOT, run_nas
 from nas.arch import build
 from nas.render_search import cost_note
 from nas.search import SearchSettings, cpu_cost

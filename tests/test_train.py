@@ -13,7 +13,7 @@ import optuna
 import pytest
 import torch
 
-from conftest import MODELS, ROOT, run_nas
+from helpers import MODELS, ROOT, run_nas
 from nas.data import MNIST_FILES, load_train_val
 from nas.modelfile import load_model
 from nas.errors import RulesBroken

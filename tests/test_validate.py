@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from conftest import MODELS, run_json, run_nas
+from helpers import MODELS, run_json, run_nas
 from nas.errors import NasError
 from nas.modelfile import load_model
 from nas.rules import Rules
