@@ -1,31 +1,13 @@
-"""Shared fixtures: the real CLI through typer's CliRunner, and the test model files."""
+"""Shared fixtures: the test model files, MNIST, PostgreSQL. Shared helpers are in helpers.py."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from nas.cli import app
-
-ROOT = Path(__file__).resolve().parent.parent
-MODELS = ROOT / "tests" / "models"
-# The tests use the real MNIST: $NAS_DATA_DIR, else the project's ./data (what .ci/run fills).
-os.environ.setdefault("NAS_DATA_DIR", str(ROOT / "data"))
-
-
-def run_nas(*args: str):
-    """Run `nas ARGS...` in-process and return typer's Result (stdout and stderr apart)."""
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def run_json(*args: str) -> tuple[int, dict]:
-    result = run_nas(*args, "--json")
-    assert result.stdout.strip(), f"no JSON on stdout; stderr: {result.stderr}"
-    return result.exit_code, json.loads(result.stdout)
+from helpers import MODELS
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import MODELS, run_nas
+from helpers import MODELS, run_nas
 
 TIMEOUT = 5  # seconds: the limit files that never return are judged with (`expect: exit 2 within`)
 CASES = sorted(p for prefix in ("breaks_", "fault_", "legal_") for p in MODELS.glob(f"{prefix}*.py"))

@@ -18,7 +18,7 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
-from conftest import MODELS, ROOT, run_nas
+from helpers import MODELS, ROOT, run_nas
 from nas.arch import source
 
 QUICK = ["--epochs", "1", "--subset", "500", "--val-subset", "500", "--device", "cpu"]

@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from conftest import MODELS, run_nas
+from helpers import MODELS, run_nas
 from nas.data import load_train_val
 from nas.modelfile import load_model
 from nas.train import Recipe, train

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import run_nas
+from helpers import run_nas
 
 COMMANDS = ["validate", "train", "search", "leaderboard", "evaluate", "export", "report", "spaces", "data"]
 

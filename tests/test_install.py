@@ -11,7 +11,7 @@ import sysconfig
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 @pytest.fixture(scope="module")

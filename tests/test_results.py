@@ -9,13 +9,13 @@ import pytest
 import torch
 
 import search_spaces.default as default_space
-from conftest import MODELS, run_nas
+from helpers import MODELS, run_nas
 from nas.data import load_train_val
 from nas.final_test import ALL_TRAIN_IMAGES, FinalTest, record_final_test
 from nas.modelfile import load_model
 from nas.plots import history_figure, importances_figure, param_label
 from nas.rules import Rules
-from nas.train import measure, to_device
+from nas.train import measure, normalize, to_device
 
 VAL_SUBSET = 1000
 
@@ -118,14 +118,37 @@ def test_evaluate_refuses_rule_breakers_and_unknown_trials(study, mnist_dir):
     assert missing.exit_code == 2 and "not a complete trial" in missing.stderr
 
 
-def test_onnx_export_matches_pytorch(study):
-    pytest.importorskip("onnxscript", reason="the ONNX exporter is not installed (pip install 'nas[onnx]')")
+def test_onnx_export_matches_pytorch(study, mnist_dir):
+    pytest.importorskip("onnx", reason="the ONNX exporter needs onnx (pip install 'nas[onnx]')")
+    pytest.importorskip("onnxscript", reason="the ONNX exporter needs onnxscript (pip install 'nas[onnx]')")
+    onnxruntime = pytest.importorskip("onnxruntime", reason="comparing the ONNX model's outputs needs onnxruntime "
+                                      "(pip install 'nas[onnx]')")
     root, storage = study
     best = json.loads(run_nas("leaderboard", "--study", "s", "--storage", storage, "--format", "json").stdout)[0]
-    result = run_nas("export", best["trial"], "-o", root / "best.py", "--onnx", root / "best.onnx",
-                     "--study", "s", "--storage", storage)
-    assert result.exit_code == 0, result.stderr  # where onnxruntime is installed, outputs matched to 1e-4
+    result = run_nas("export", best["trial"], "-o", root / "best.py", "--weights", root / "best.pt",
+                     "--onnx", root / "best.onnx", "--study", "s", "--storage", storage)
+    assert result.exit_code == 0, result.stderr
     assert (root / "best.onnx").stat().st_size > 1000
+
+    # a real batch: the validation images, normalized as training and evaluation feed them, in a batch
+    # size other than the exporter's example (4), so the batch dimension must really be dynamic
+    _, val = load_train_val(mnist_dir, val_subset=VAL_SUBSET)
+    val_x, val_y = to_device(val, torch.device("cpu"))
+    images = normalize(val_x).float().contiguous()
+    model = load_model(root / "best.py")
+    model.load_state_dict(torch.load(root / "best.pt", weights_only=True))
+    model.eval()
+    with torch.no_grad():
+        want = model(images).numpy()
+    session = onnxruntime.InferenceSession(str(root / "best.onnx"), providers=["CPUExecutionProvider"])
+    [name] = [i.name for i in session.get_inputs()]
+    got = session.run(None, {name: images.numpy()})[0]
+    assert got.shape == want.shape == (VAL_SUBSET, 10)
+    assert abs(got - want).max() <= 1e-4
+    assert (got.argmax(1) == want.argmax(1)).all()
+    onnx_acc = float((torch.from_numpy(got).argmax(1) == val_y).float().mean())
+    trial = optuna.load_study(study_name="s", storage=storage).trials[best["trial"]]
+    assert onnx_acc == pytest.approx(trial.user_attrs["val_acc_history"][-1], abs=1e-4)  # the trial's own figure
 
 
 def test_pareto_search_marks_the_front_and_report_writes_pngs(mnist_dir, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from conftest import ROOT, run_nas
+from helpers import ROOT, run_nas
 
 SMALL = ["--epochs", "1", "--subset", "2000", "--val-subset", "1000", "--device", "cpu", "--space", "tiny"]
 

@@ -8,14 +8,17 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pytest
 
-from conftest import ROOT, run_nas
+import search_spaces
+from helpers import ROOT, run_nas
 from nas.arch import build
 from nas.render_search import cost_note
-from nas.search import SearchSettings, cpu_cost
+from nas.search import SearchSettings, _candidate, cpu_cost, rejection_reason
+from nas.space import list_spaces
 from nas.validator import check
 
 
@@ -128,10 +131,35 @@ def test_leaderboard_formats_and_errors(mnist_dir, tmp_path):
     assert no_file.exit_code == 2 and "no storage file" in no_file.stderr
 
 
-def test_spaces_lists_default_and_tiny():
+def test_every_shipped_space_file_is_listed():
+    shipped = Path(search_spaces.__file__).resolve().parent
+    files = {p.stem for p in shipped.glob("*.py") if not p.stem.startswith("_")}
+    assert {"default", "tiny"} <= files
+    assert files <= {s.name for s in list_spaces()}
+
+
+@pytest.mark.parametrize("space", list_spaces(), ids=lambda space: space.name)
+def test_nas_spaces_lists_the_space_and_its_candidates_can_be_trained(space):
     result = run_nas("spaces")
-    assert result.exit_code == 0
-    assert "default" in result.stdout and "tiny" in result.stdout
+    assert result.exit_code == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if line.split()[1:2] == [space.name]]  # its first cell
+    assert space.description and space.description in row and str(space.path) in row
+
+    # candidates as the search samples and checks them: each builds; rejections are allowed (the search
+    # skips them), but one of the first few must pass the rules and the space's receptive-field floor
+    settings = SearchSettings(space=space.name)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    reasons = []
+    for _ in range(6):
+        trial = study.ask()
+        _, recipe, model = _candidate(space, trial, settings)
+        report = check(model, settings.rules)
+        reasons.append(rejection_reason(report, space.min_receptive_field))
+        if reasons[-1] is None:
+            break
+    assert reasons[-1] is None, reasons
+    assert report.ok and report.total_params < settings.rules.max_params
+    assert report.receptive_field >= space.min_receptive_field and recipe.epochs == settings.epochs
 
 
 @pytest.mark.parametrize("args, words", [(["--epochs", "21"], "limit of 20"), (["--space", "nope"], "no search space"),

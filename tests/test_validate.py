@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from conftest import MODELS, run_json, run_nas
+from helpers import MODELS, run_json, run_nas
 from nas.errors import NasError
 from nas.modelfile import load_model
 from nas.rules import Rules
@@ -147,30 +147,6 @@ def test_epoch_limit_lives_in_the_rules():
     Rules().check_epochs(20)
     with pytest.raises(NasError, match="exceeds the rules' limit of 20"):
         Rules().check_epochs(21)
-
-
-def test_cli_defaults_are_the_library_defaults():
-    # typer needs defaults at import, before torch; this keeps them equal to the one source
-    from dataclasses import fields
-
-    import typer
-
-    from nas.cli import app
-    from nas.rules import Rules
-    from nas.search import SearchSettings
-    from nas.train import Recipe
-
-    commands = typer.main.get_command(app).commands
-    sources = {"validate": [Rules()], "train": [Rules(), Recipe()], "evaluate": [Rules()],
-               "search": [Rules(), SearchSettings()]}
-    for command, objects in sources.items():
-        defaults = {p.name: p.default for p in commands[command].params}
-        for obj in objects:
-            for f in fields(obj):
-                if f.name in defaults and f.name not in ("seed", "epochs"):
-                    assert str(defaults[f.name]) == str(getattr(obj, f.name)), (command, f.name)
-    search = {p.name: p.default for p in commands["search"].params}
-    assert (search["trials"], search["epochs"], search["storage"]) == (50, 20, SearchSettings().storage)
 
 
 def test_helper_blocks_with_arguments_are_not_candidates_and_gates_keep_the_local_view():
