@@ -234,15 +234,17 @@ def _stride(spec: dict) -> int:
 
 
 def blocks(description: list[dict], in_channels: int = 1) -> list[tuple[str, list[Call]]]:
-    """Named blocks of calls: block1, block2, ... (a new one at each max-pool or strided layer),
-    then head. The head starts at global pooling or the 1×1 head conv, and ends with a flatten."""
+    """Named blocks of calls: block1, block2, ... (a new one at each max-pool, and at a strided
+    layer unless it follows the block's max-pool), then head. The head starts at global pooling
+    or the 1×1 head conv, and ends with a flatten."""
     named: list[tuple[str, list[Call]]] = []
     channels = in_channels
     for spec in normalized(description):
         in_head = bool(named) and named[-1][0] == "head"
+        pooled = bool(named) and all(call.name == "nn.MaxPool2d" for call in named[-1][1])
         if spec["type"] in ("gap", "head") and not in_head:
             named.append(("head", []))
-        elif not named or ((spec["type"] == "maxpool" or _stride(spec) > 1) and not in_head):
+        elif not named or (not in_head and (spec["type"] == "maxpool" or (_stride(spec) > 1 and not pooled))):
             named.append((f"block{len(named) + 1}", []))
         call, channels = LAYERS[spec["type"]](spec, channels)
         named[-1][1].append(call)
