@@ -119,6 +119,40 @@ def rejection_reason(report, min_receptive_field: int) -> str | None:
     return None
 
 
+@dataclass
+class SpaceSample:
+    """Candidates drawn from a space, and why each would be rejected before training (None: it trains)."""
+
+    space: str
+    archs: list[list[dict]]
+    reasons: list[str | None]
+    total_params: list[int]
+
+    @property
+    def rejected_share(self) -> float:
+        return sum(reason is not None for reason in self.reasons) / len(self.reasons)
+
+
+def sample_space(name: str, count: int = 200, seed: int = 0, rules: Rules = Rules()) -> SpaceSample:
+    """`count` candidates of a space from a seeded random sampler (an in-memory study), each built
+    and judged as the search judges it before training; none trained.
+
+    check() runs at batch 3 only: its second batch catches models that branch on the batch size,
+    which a model built from a description cannot do.
+    """
+    space = load_space(name)
+    settings = SearchSettings(space=name, seed=seed, rules=rules)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    sample = SpaceSample(space.name, [], [], [])
+    for _ in range(count):
+        arch, _, model = _candidate(space, study.ask(), settings)
+        report = check(model, rules, batch_sizes=(3,))
+        sample.archs.append(arch)
+        sample.reasons.append(rejection_reason(report, space.min_receptive_field))
+        sample.total_params.append(report.total_params)
+    return sample
+
+
 class Budget:
     """Trial slots shared by every worker, so exactly `trials` trials are trained in all.
 

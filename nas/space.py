@@ -3,8 +3,9 @@
 A space file defines `suggest(trial, rules) -> {"arch": [...], "recipe": {...}}` in Optuna's
 define-by-run style, and may set DESCRIPTION (one line for `nas spaces`) and
 MIN_RECEPTIVE_FIELD (pixels: candidates that see less of the digit are rejected). `arch` is a
-description for nas.arch.build; `recipe` holds nas.train.Recipe fields to tune. Spaces share
-code by ordinary imports: `from search_spaces.default import family`.
+description for nas.arch.build, written with the helpers there (docs/search-spaces.md); `recipe`
+holds nas.train.Recipe fields to tune. Spaces share code by ordinary imports:
+`from search_spaces.default import family`.
 """
 
 from __future__ import annotations

@@ -1,39 +1,55 @@
-"""The family the challenge's best hand designs come from, under the rules' budget.
+"""The building blocks hand-tuners use, under the rules' budget.
 
-2–3 blocks of 1–4 3×3 convs (8–32 channels each), joined by max-pool plus a 1×1 transition;
-optional dilation; BatchNorm; ReLU, SiLU or GELU; dropout 0–0.1; a GAP then 1×1 head, or a 1×1
-conv to 10 channels then GAP. Widths are scaled down to fit the parameter budget, so few
-candidates are rejected. The training recipe is searched too.
+Three blocks, at 28×28, 14×14 and 7×7, each of 1–3 units of one kind: a conv (3×3, 5×5 or dilated), a residual block of 1–3
+convs, or a depthwise-separable conv; an optional squeeze-and-excitation gate. Blocks are joined
+by a max-pool plus a 1×1 transition, or by a stride-2 conv. BatchNorm; ReLU, SiLU or GELU;
+dropout 0–0.1; a GAP then 1×1 head, or a 1×1 conv to 10 channels then GAP. Widths are scaled
+down to fit the parameter budget, so few candidates are rejected. The training recipe is
+searched too.
 """
 
-from nas.arch import fit_to_budget
+from nas.arch import act, bn, conv, dropout, fit_to_budget, gap, head, pool, residual, se, separable
 
-DESCRIPTION = "2–3 blocks of 1–4 3×3 convs (8–32 ch), max-pool + 1×1 transitions, GAP + 1×1 head; tunes the recipe"
+DESCRIPTION = ("3 blocks of convs, residual or separable units (3×3, 5×5, dilated), SE gates, pool or "
+               "stride-2 joins, GAP + 1×1 head; tunes the recipe")
 MIN_RECEPTIVE_FIELD = 20  # pixels: a head that sees less than most of a 28×28 digit is rejected
-
-
-def conv(out: int, kernel: int = 3, dilation: int = 1) -> dict:
-    return {"type": "conv", "out": out, "kernel": kernel, "dilation": dilation}
+# Kernels per block as (size, dilation): each must stay smaller than the block's map (28, 14, 7),
+# or the validator calls it a fully connected layer in disguise
+KERNELS = {"3": (3, 1), "5": (5, 1), "3d2": (3, 2), "5d2": (5, 2)}
+BLOCK_KERNELS = (["3", "5", "3d2", "5d2"], ["3", "5", "3d2", "5d2"], ["3", "5", "3d2"])
 
 
 def family(trial, rules, widths: tuple[int, int] = (8, 32)) -> dict:
     """Sample one candidate of the family, widths in `widths`, fitted under rules.max_params."""
-    act = {"type": "act", "fn": trial.suggest_categorical("activation", ["relu", "silu", "gelu"])}
-    dropout = trial.suggest_float("dropout", 0.0, 0.1)
+    fn = trial.suggest_categorical("activation", ["relu", "silu", "gelu"])
+    p = trial.suggest_float("dropout", 0.0, 0.1)
     arch = []
-    for block in range(trial.suggest_int("blocks", 2, 3)):
-        if block > 0:  # transition: halve the map, then mix channels with a 1×1 conv
-            arch += [{"type": "maxpool", "kernel": 2}, conv(trial.suggest_int(f"t{block}", *widths), kernel=1),
-                     {"type": "bn"}, act]
-        dilation = trial.suggest_categorical(f"b{block}_dilation", [1, 2])
-        for i in range(trial.suggest_int(f"b{block}_convs", 1, 4)):
-            arch += [conv(trial.suggest_int(f"b{block}_c{i}", *widths), dilation=dilation), {"type": "bn"}, act]
-        if dropout > 0.01:
-            arch.append({"type": "dropout", "p": round(dropout, 3)})
+    for block in range(3):  # two of them saw too little of the digit when their units were few
+        if block > 0 and trial.suggest_categorical(f"b{block}_join", ["pool", "stride"]) == "pool":
+            arch += [pool(), conv(trial.suggest_int(f"t{block}", *widths), kernel=1), bn(), act(fn)]
+        elif block > 0:  # a stride-2 conv halves the map and learns how
+            arch += [conv(trial.suggest_int(f"t{block}", *widths), stride=2), bn(), act(fn)]
+        kernel, dilation = KERNELS[trial.suggest_categorical(f"b{block}_kernel", BLOCK_KERNELS[block])]
+        # a separable conv of the 1-channel image is one 3×3 filter: no use in the first block
+        unit = trial.suggest_categorical(f"b{block}_unit", ["conv", "residual"] + (["separable"] if block else []))
+        for i in range(trial.suggest_int(f"b{block}_units", 1, 3)):
+            width = trial.suggest_int(f"b{block}_c{i}", *widths)
+            if unit == "conv":
+                arch += [conv(width, kernel, dilation=dilation), bn(), act(fn)]
+            elif unit == "separable":
+                arch += [separable(width, kernel, dilation=dilation), bn(), act(fn)]
+            else:  # convs, the last without its activation: it comes after the sum
+                convs = trial.suggest_int(f"b{block}_r{i}_convs", 1, 3)
+                body = [[conv(width, kernel, dilation=dilation), bn(), act(fn)] for _ in range(convs)]
+                arch += [residual(*body[:-1], body[-1][:2]), act(fn)]
+        if trial.suggest_categorical(f"b{block}_se", [False, True]):
+            arch.append(se(4))
+        if p > 0.01:
+            arch.append(dropout(round(p, 3)))
     if trial.suggest_categorical("head", ["gap_then_1x1", "1x1_then_gap"]) == "gap_then_1x1":
-        arch += [{"type": "gap"}, {"type": "head", "out": rules.num_classes}]
+        arch += [gap(), head(rules.num_classes)]
     else:
-        arch += [{"type": "head", "out": rules.num_classes}, {"type": "gap"}]
+        arch += [head(rules.num_classes), gap()]
     recipe = {
         "lr": trial.suggest_float("lr", 0.05, 0.5, log=True),  # peak of the one-cycle schedule (SGD)
         "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),

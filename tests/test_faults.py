@@ -186,6 +186,8 @@ def space_file(tmp_path, body: str):
     ('return {"arch": [{"type": "conv", "out": 16, "kernal": 5}] + SMALL}', "unknown key(s) kernal"),
     ('return {"arch": [{"type": "conv", "out": 8}, {"type": "conv", "out": 16, "groups": 3}] + SMALL}', "groups=3"),
     ('return {"arch": [{"type": "lstm"}] + SMALL}', "layer 0: unknown layer spec"),
+    ('return {"arch": [{"type": "residual", "body": [{"type": "maxpool"}]}] + SMALL}',
+     "layer 0 (residual) body layer 0: unknown layer spec"),
     ('return {"arch": "c8-M-c16-G-h10"}', "a non-empty list of layer specs, not"),
 ])
 def test_a_broken_space_stops_the_search_with_one_line(body, words, mnist_dir, tmp_path):

@@ -1,5 +1,5 @@
 """expect: exit 1 no-fc
-dense head when autograd is off (nas evaluate / validation accuracy run under no_grad); the validator always runs with grad.
+dense head when autograd is off, as it is while a model is evaluated.
 """
 import torch, torch.nn as nn, torch.nn.functional as F
 
