@@ -26,8 +26,11 @@ from record import record  # noqa: E402
 from nas.errors import NasError  # noqa: E402
 from nas.final_test import final_test_trial  # noqa: E402
 from nas.plots import write_plots  # noqa: E402
-from nas.results import export_trial, leaderboard, to_markdown  # noqa: E402
-from nas.search import SearchSettings, run_search  # noqa: E402
+from nas.export import export_trial  # noqa: E402
+from nas.leaderboard import leaderboard  # noqa: E402
+from nas.render import to_markdown  # noqa: E402
+from nas.config import SearchSettings  # noqa: E402
+from nas.search import run_search  # noqa: E402
 from nas.storage import load_study  # noqa: E402
 from nas.train import resolve_device  # noqa: E402
 
@@ -70,7 +73,8 @@ def main() -> None:
 
     out = Path("results") / "reference" / study
     out.mkdir(parents=True, exist_ok=True)
-    ranked = leaderboard(args.storage, study)
+    loaded = load_study(args.storage, study)
+    ranked = leaderboard(loaded)
     rows, evaluations = [], {}
     for label, budget, target in TARGETS[args.objective]:
         row = dict.fromkeys(["trial", "arch", "params", "val acc", f"test acc ({args.seeds} seeds)", "met", "file"], "-")
@@ -81,16 +85,16 @@ def main() -> None:
             continue
         best = fits[0]  # ranked: best validation accuracy, ties to fewer params
         if best.trial not in evaluations:  # one trial can be the best under two budgets
-            evaluations[best.trial] = final_test_trial(args.storage, study, best.trial, args.seeds, subset=args.subset)
+            evaluations[best.trial] = final_test_trial(loaded, best.trial, args.seeds, subset=args.subset)
         evaluation = evaluations[best.trial]
-        export_trial(args.storage, study, best.trial, out / f"{label}.py", out / f"{label}.pt")
+        export_trial(loaded, best.trial, out / f"{label}.py", out / f"{label}.pt")
         rows.append(row | {
             "trial": best.trial, "arch": f"`{best.arch}`", "params": f"{best.total_params:,}",
             "val acc": f"{best.val_acc:.2%}",
             f"test acc ({args.seeds} seeds)": evaluation.summary(),
             "met": "yes" if evaluation.mean >= target else "no", "file": f"{out}/{label}.py"})
-    write_plots(args.storage, study, out)
-    ranked = leaderboard(args.storage, study)  # now with the test figures
+    write_plots(loaded, out)
+    ranked = leaderboard(loaded)  # now with the test figures
     (out / "leaderboard.md").write_text(f"# Study {study!r}\n\n`python {' '.join(sys.argv)}`\n\n"
                                         + to_markdown(ranked))
 

@@ -252,9 +252,9 @@ def search(
     """
     from nas.render import plural
     from nas.render_search import SearchView, leaderboard_table
-    from nas.results import check_top, leaderboard
+    from nas.leaderboard import check_top, leaderboard
     from nas.search import run_search
-    from nas.storage import mask
+    from nas.storage import load_study, mask
 
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
                               device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
@@ -271,7 +271,7 @@ def search(
                 outcome = run_search(settings, view)
         except KeyboardInterrupt:
             interrupted = True
-        rows = leaderboard(storage, study, top=top)
+        rows = leaderboard(load_study(storage, study), top=top)
     console.print(leaderboard_table(rows, f"Study {study!r}: top {len(rows)}"))
     if interrupted:
         err_console.print(Text("interrupted: running trials are marked failed; finished trials are kept",
@@ -301,17 +301,19 @@ def leaderboard(
 
     Architecture, e.g. c11d2-M-t10-c17-G-h10: c16: a 3×3 conv with 16 output channels (d2: dilation 2); t10: a 1×1 transition conv to 10 channels; M: 2×2 max-pool; G: global average pool; h10: the 1×1 head conv to 10 classes. BatchNorm, activations and dropout are not shown.
     """
-    from nas import results
+    from nas import render
+    from nas.leaderboard import leaderboard as ranked
+    from nas.storage import load_study
 
     with user_errors():
-        rows = results.leaderboard(storage, study, top=top, include_all=all_trials)
+        rows = ranked(load_study(storage, study), top=top, include_all=all_trials)
     if fmt == TableFormat.TABLE:
         from nas.render_search import leaderboard_table
 
         console.print(leaderboard_table(rows, f"Study {study!r}", show_reason=all_trials))
     else:
-        writer = {TableFormat.JSON: results.to_json, TableFormat.CSV: results.to_csv,
-                  TableFormat.MARKDOWN: results.to_markdown}[fmt]
+        writer = {TableFormat.JSON: render.to_json, TableFormat.CSV: render.to_csv,
+                  TableFormat.MARKDOWN: render.to_markdown}[fmt]
         typer.echo(writer(rows), nl=fmt == TableFormat.JSON)
 
 
@@ -372,6 +374,7 @@ def evaluate(
     The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc.
     """
     from nas.final_test import final_test_model, final_test_trial
+    from nas.storage import load_study
     from nas.judge import judge_file
     from nas.modelfile import load_model
 
@@ -379,7 +382,8 @@ def evaluate(
     data = str(data_dir) if data_dir else None
     with user_errors():
         if target.isdigit():
-            result = final_test_trial(storage, study, int(target), seeds, epochs, rules, device, data, subset)
+            result = final_test_trial(load_study(storage, study), int(target), seeds, epochs, rules, device, data,
+                                      subset)
         else:
             report = judge_file(target, name, rules, timeout=timeout, debug=_debug)  # before any data is loaded
             if not report.ok:
@@ -408,10 +412,11 @@ def export(
     study: Study = STUDY,
 ) -> None:
     """Write a trial as a standalone PyTorch file (imports only torch; build_model() and a class with named blocks)."""
-    from nas.results import export_trial
+    from nas.export import export_trial
+    from nas.storage import load_study
 
     with user_errors():
-        export_trial(storage, study, trial, out, weights, onnx)
+        export_trial(load_study(storage, study), trial, out, weights, onnx)
     console.print("Wrote " + ", ".join(str(p) for p in (out, weights, onnx) if p is not None))
 
 
@@ -423,9 +428,10 @@ def report(
 ) -> None:
     """Write PNG plots of a study: accuracy against params (with published results to beat), optimization history, parameter importances."""
     from nas.plots import write_plots
+    from nas.storage import load_study
 
     with user_errors():
-        files = write_plots(storage, study, out)
+        files = write_plots(load_study(storage, study), out)
     for path in files.written:
         console.print(f"Wrote {path}")
     for line in files.skipped:

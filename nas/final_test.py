@@ -11,15 +11,17 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
+import optuna
 import torch
 from torch import nn
 
 from nas.arch import build
 from nas.data import load_all_train, load_test
 from nas.errors import NasError
-from nas.results import complete_trial, evaluation_key
+from nas.config import Recipe
+from nas.leaderboard import complete_trial, evaluation_key
 from nas.rules import Rules
-from nas.train import Recipe, measure, resolve_device, to_device, train
+from nas.train import measure, resolve_device, to_device, train
 
 ALL_TRAIN_IMAGES = 60_000  # a full-settings evaluation trains on all of them
 
@@ -76,7 +78,7 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
                       recipe=asdict(result.recipe))
 
 
-def final_test_trial(storage: str, study: str, number: int, seeds: int, epochs: int | None = None,
+def final_test_trial(study: optuna.Study, number: int, seeds: int, epochs: int | None = None,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
                    subset: int | None = None) -> FinalTest:
     """Evaluate a search trial's architecture and recipe; add the figures and settings to its study's.
@@ -84,23 +86,23 @@ def final_test_trial(storage: str, study: str, number: int, seeds: int, epochs: 
     Full settings: all 60,000 training images for the trial's own epochs; anything less (--subset,
     --epochs) is a partial evaluation, kept but never shown in place of a full one.
     """
-    _, trial = complete_trial(storage, study, number)
+    trial = complete_trial(study, number)
     attrs = trial.user_attrs
     recipe = Recipe(**attrs["recipe"])
     recipe = replace(recipe, epochs=epochs or recipe.epochs)
     evaluation = final_test_model(lambda: build(attrs["arch"]), recipe, seeds, f"trial {number}", rules, device,
                                 data_dir, subset)
-    record_final_test(storage, study, number, evaluation)
+    record_final_test(study, number, evaluation)
     return evaluation
 
 
-def record_final_test(storage: str, study: str, number: int, evaluation: FinalTest) -> bool:
+def record_final_test(study: optuna.Study, number: int, evaluation: FinalTest) -> bool:
     """Keep an evaluation of trial `number` with its settings on its study; returns whether it is full.
 
     Every evaluation is kept; the leaderboard prefers the full-settings ones.
     """
-    loaded, trial = complete_trial(storage, study, number)
+    trial = complete_trial(study, number)
     full = evaluation.train_images == ALL_TRAIN_IMAGES and evaluation.epochs == trial.user_attrs["recipe"]["epochs"]
-    kept = loaded.user_attrs.get(evaluation_key(number), [])
-    loaded.set_user_attr(evaluation_key(number), kept + [evaluation.to_dict() | {"full": full}])
+    kept = study.user_attrs.get(evaluation_key(number), [])
+    study.set_user_attr(evaluation_key(number), kept + [evaluation.to_dict() | {"full": full}])
     return full

@@ -18,8 +18,8 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter 
 
 from nas.errors import NasError  # noqa: E402
 from nas.render import plural  # noqa: E402
-from nas.results import leaderboard, pareto_front  # noqa: E402
-from nas.storage import load_study  # noqa: E402
+from nas.config import RESULTS_DIR  # noqa: E402
+from nas.leaderboard import leaderboard, pareto_front  # noqa: E402
 from nas.train import writable_dir  # noqa: E402
 
 # Published results to beat, as test accuracy: (label, total params, accuracy)
@@ -60,13 +60,13 @@ def _titles(fig: Figure, ax, title: str, subtitle: str) -> None:
     ax.set_title(subtitle, fontsize=9)
 
 
-def _pareto_plot(study: optuna.Study, storage: str, path: Path) -> None:
+def _pareto_plot(study: optuna.Study, path: Path) -> None:
     """Accuracy (x) against total params (y), as Optuna draws a pareto study's front."""
     if len(study.directions) == 2:  # a pareto study: Optuna draws its own front
         ax = ovm.plot_pareto_front(study, target_names=["validation accuracy", "total params"])
         ax.figure.set_size_inches(9, 6)
     else:
-        rows = leaderboard(storage, study.study_name)
+        rows = leaderboard(study)
         _, ax = plt.subplots(figsize=(9, 6))
         front = sorted(pareto_front(rows), key=lambda r: r.total_params)
         ax.scatter([r.val_acc for r in rows], [r.total_params for r in rows], alpha=0.5, label="trials")
@@ -133,19 +133,19 @@ def importances_figure(study: optuna.Study) -> Figure:
     return fig
 
 
-def write_plots(storage: str, study_name: str, out_dir: str | Path | None = None) -> ReportFiles:
+def write_plots(study: optuna.Study, out_dir: str | Path | None = None) -> ReportFiles:
     """Write pareto.png, history.png and importances.png; returns the paths written and the plots skipped."""
-    study = load_study(storage, study_name)
+    study_name = study.study_name
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
         raise NasError(f"study {study_name!r} has no complete trial yet; run `nas search` first")
-    out = Path(out_dir) if out_dir else Path("results") / study_name
+    out = Path(out_dir) if out_dir else Path(RESULTS_DIR) / study_name
     writable_dir(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     files = ReportFiles([out / "pareto.png"], [])
     with warnings.catch_warnings():  # Optuna marks its matplotlib backend experimental
         warnings.simplefilter("ignore")
-        _pareto_plot(study, storage, out / "pareto.png")
+        _pareto_plot(study, out / "pareto.png")
     plots = [("history.png", history_figure)]
     if len(complete) >= MIN_TRIALS_FOR_IMPORTANCES:
         plots.append(("importances.png", importances_figure))

@@ -1,8 +1,14 @@
-"""Rich views of library results. Pure functions: data in, renderable out."""
+"""Rendering: rich views of library results, and leaderboard rows as JSON, CSV or markdown.
+Pure functions: data in, renderable or text out."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from contextlib import contextmanager
+from dataclasses import asdict, fields
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -11,6 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from nas.rules import Report
+
+if TYPE_CHECKING:
+    from nas.leaderboard import Row
 
 
 def plural(n: int, word: str) -> str:
@@ -123,3 +132,43 @@ def epoch_progress(console: Console, epochs: int):
 
         yield on_epoch
 
+
+# -- leaderboard rows as text -------------------------------------------------------------
+
+def to_json(rows: list[Row]) -> str:
+    return json.dumps([asdict(r) for r in rows])
+
+
+def to_csv(rows: list[Row]) -> str:
+    from nas.leaderboard import Row  # the columns, also for no rows; imported here: leaderboard uses render
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[f.name for f in fields(Row)])
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in rows)
+    return out.getvalue()
+
+
+def to_markdown(rows: list[Row]) -> str:
+    lines = ["| rank | trial | val acc | test acc | params | pareto | epochs | seconds | architecture | state |",
+             "|---:|---:|---:|---:|---:|:---:|---:|---:|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.rank or ''} | {r.trial} | {pct(r.val_acc)} | {test_cell(r)} | {count(r.total_params)} | "
+                     f"{'★' if r.pareto else ''} | {r.epochs} | {secs(r.seconds)} | `{r.arch}` | {r.state} |")
+    return "\n".join(lines) + "\n"
+
+
+def pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.2%}"
+
+
+def test_cell(r: Row) -> str:
+    return "" if r.test_acc is None else f"{r.test_acc:.2%} ± {r.test_acc_std:.2%} ({r.test_acc_settings})"
+
+
+def count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def secs(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"

@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from nas.render import epoch_stats, plural, progress_bar
-from nas.results import Row, count, mark_pareto, pct, rank, row, secs, test_acc
+from nas.leaderboard import Row, mark_pareto, rank, row
+from nas.render import count, pct, secs, test_cell
 from nas.search import CostEstimate, Observer
 
 CHEAP_SECONDS = 300  # a CPU search estimated under this needs no advice on making it cheaper
@@ -31,7 +32,7 @@ def leaderboard_table(rows: list[Row], title: str, show_reason: bool = False) ->
     if show_reason:
         table.add_column("Reason")
     for r in rows:
-        cells = [str(r.rank or ""), str(r.trial), pct(r.val_acc), *([test_acc(r)] if tested else []),
+        cells = [str(r.rank or ""), str(r.trial), pct(r.val_acc), *([test_cell(r)] if tested else []),
                  count(r.total_params), "★" if r.pareto else "", str(r.epochs), secs(r.seconds), r.arch,
                  Text(r.state, style=STATE_STYLE.get(r.state, ""))]
         table.add_row(*cells, *([r.reason] if show_reason else []))

@@ -22,14 +22,14 @@ import optuna
 import torch
 
 from nas.arch import arch_string, build, normalized
-from nas.config import Objective, Pruner, Sampler, SearchSettings
+from nas.config import Objective, Pruner, Recipe, Sampler, SearchSettings
 from nas.data import load_train_val
 from nas.errors import NasError, first_line
 from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
 from nas.storage import beating, check_study_name, open_study
-from nas.train import EpochStats, build_seeded, Recipe, TrainingDiverged, resolve_device, save_run, train, writable_dir
+from nas.train import EpochStats, build_seeded, TrainingDiverged, resolve_device, save_run, train, writable_dir
 
 # The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores
 # (benchmarks/results/train-cpu.md): a typical default-space candidate, for cost estimates.

@@ -15,6 +15,7 @@ from nas.final_test import ALL_TRAIN_IMAGES, FinalTest, record_final_test
 from nas.modelfile import load_model
 from nas.plots import history_figure, importances_figure, param_label
 from nas.rules import Rules
+from nas.storage import load_study
 from nas.train import measure, normalize, to_device
 
 VAL_SUBSET = 1000
@@ -85,7 +86,7 @@ def test_a_partial_evaluation_never_replaces_a_full_one(study):
     full = FinalTest(target=f"trial {best['trial']}", seeds=[0, 1, 2], test_accs=[0.9612, 0.9634, 0.9623],
                       epochs=recipe["epochs"], train_images=ALL_TRAIN_IMAGES, total_params=best["total_params"],
                       seconds=300.0, recipe=recipe)
-    assert record_final_test(storage, "s", best["trial"], full)
+    assert record_final_test(load_study(storage, "s"), best["trial"], full)
     before = len(optuna.load_study(study_name="s", storage=storage).user_attrs[f"test_acc:trial_{best['trial']}"])
 
     partial = run_nas("evaluate", best["trial"], "--epochs", "1", "--subset", "1000", "--seeds", "1",
