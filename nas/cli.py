@@ -176,7 +176,6 @@ def train(
     import contextlib
     import sys
 
-    import torch
 
     from nas import render
     from nas.data import load_train_val

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import optuna
-import torch
 from torch import nn
 
 from nas.arch import build
@@ -21,7 +20,7 @@ from nas.errors import NasError
 from nas.config import Recipe
 from nas.leaderboard import complete_trial, evaluation_key
 from nas.rules import Rules
-from nas.train import measure, resolve_device, to_device, train
+from nas.train import build_seeded, measure, resolve_device, to_device, train
 
 ALL_TRAIN_IMAGES = 60_000  # a full-settings evaluation trains on all of them
 
