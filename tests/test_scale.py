@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import optuna
@@ -14,7 +13,7 @@ import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from helpers import ROOT, run_nas
+from helpers import ROOT, run_nas, wait_until
 
 SMALL = ["--epochs", "1", "--subset", "2000", "--val-subset", "1000", "--device", "cpu", "--space", "tiny"]
 
@@ -48,16 +47,26 @@ def test_two_processes_share_one_postgres_study(mnist_dir, postgres_url, tmp_pat
 
 
 def _wait_for(study: str, url: str, ready, timeout: float = 240) -> optuna.Study:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def loaded_when_ready() -> optuna.Study | None:
         try:
             loaded = optuna.load_study(study_name=study, storage=url)
-            if ready(loaded.trials):
-                return loaded
         except KeyError:  # not created yet
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the worker never reached the state the test waits for")
+            return None
+        return loaded if ready(loaded.trials) else None
+
+    return wait_until(loaded_when_ready, "the state the test waits for", timeout)
+
+
+def _wait_until_stale(url: str, study: str, trial: optuna.trial.FrozenTrial, heartbeat: int) -> None:
+    """Until Optuna takes `trial`'s worker for dead, as the next worker's fail_stale_trials will: its
+    last heartbeat is more than the grace period (2 heartbeats) old by the database's clock."""
+    storage = optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat)
+    study_id = storage.get_study_id_from_name(study)
+    try:
+        wait_until(lambda: trial._trial_id in storage._get_stale_trial_ids(study_id),
+                   f"trial {trial.number}'s heartbeat to go stale", timeout=60)
+    finally:
+        storage.engine.dispose()
 
 
 def test_a_killed_worker_loses_nothing_and_its_trial_is_retried(mnist_dir, storage, tmp_path):
@@ -79,7 +88,8 @@ def test_a_killed_worker_loses_nothing_and_its_trial_is_retried(mnist_dir, stora
     assert len(killed) == 1
     finished_before = {t.number for t in before.trials if t.state == TrialState.COMPLETE}
 
-    time.sleep(2.5)  # past the grace period (2 heartbeats): the killed worker is now known dead
+    # past the grace period (2 heartbeats): the killed worker is now known dead
+    _wait_until_stale(storage, study, killed[0], heartbeat=1)
     result = subprocess.run([sys.executable, "-m", "nas", "search", "--trials", "2", *map(str, common)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

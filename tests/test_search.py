@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
 import pytest
 
 import search_spaces
-from helpers import ROOT, run_nas
+from helpers import ROOT, run_nas, wait_until
 from nas.arch import build
 from nas.render_search import cost_note
 from nas.search import SearchSettings, _candidate, cpu_cost, rejection_reason
@@ -209,17 +208,21 @@ def test_ctrl_c_keeps_finished_trials_and_prints_the_leaderboard(mnist_dir, tmp_
          "--val-subset", "1000", "--device", "cpu", "--study", "t", "--storage", f"sqlite:///{db}",
          "--results-dir", str(tmp_path / "results"), "--space", "tiny", "--pruner", "none"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    deadline = time.monotonic() + 240
-    complete = 0
-    while complete < 1 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(1)
-        if db.exists():
-            try:
-                study = optuna.load_study(study_name="t", storage=f"sqlite:///{db}")
-                complete = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
-            except KeyError:  # the study is not created yet
-                pass
-    time.sleep(1.5)  # into the next trial's training
+
+    def into_the_next_trials_training() -> bool:
+        """A trial is complete, and the next has trained an epoch of its two: Ctrl-C comes mid-training."""
+        assert proc.poll() is None, proc.communicate()[1]  # the search must still run
+        if not db.exists():
+            return False
+        try:
+            trials = optuna.load_study(study_name="t", storage=f"sqlite:///{db}").trials
+        except KeyError:  # the study is not created yet
+            return False
+        states = [t.state for t in trials]
+        return optuna.trial.TrialState.COMPLETE in states and any(
+            t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in trials)
+
+    wait_until(into_the_next_trials_training, "a complete trial, and the next one mid-training")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
