@@ -165,16 +165,6 @@ def _changed(before: dict, after: dict) -> list[str]:
     return [".".join(key) for key in before.keys() & after.keys() if before[key] != after[key]]
 
 
-def _warm_up(validator, rules: Rules) -> None:
-    """Check a tiny model once, so torch's own lazy imports (which rebind some of its functions)
-    happen before the fingerprint, not while the file's model is judged."""
-    from torch import nn
-
-    tiny = nn.Sequential(nn.Conv2d(rules.input_shape[0], rules.num_classes, 3, bias=False),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    validator.check(tiny, rules, (2,))
-
-
 def _limit_memory(megabytes: int) -> None:
     import resource
 
@@ -197,7 +187,8 @@ def _child(fd: int) -> None:
         _limit_memory(request["memory_mb"])
     except (OSError, ValueError):
         pass  # no /proc or no rlimit here: judged without a memory limit
-    _warm_up(validator, rules)
+    import torch._dynamo  # noqa: F401  (it rebinds some torch functions when imported: before the fingerprint)
+
     before = _fingerprint()
     try:
         model = load_model(request["path"], request["name"])
