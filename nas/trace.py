@@ -234,8 +234,9 @@ class _Watcher(TorchDispatchMode):
             for t in outputs:
                 self._tag(t, LEARNED if learned else CONSTANT)
             return out
-        x, info = max(acts, key=lambda a: (a[1].is_global, len(a[1].positions), math.prod(a[1].positions),
-                                           a[0].numel()))
+        # the main operand: shaped like the output (x in x * gate), then the larger map, then the wider view
+        x, info = max(acts, key=lambda a: (bool(outputs) and a[0].shape == outputs[0].shape,
+                                           math.prod(a[1].positions), max(a[1].rf, default=0), a[0].numel()))
         folds = False  # whether this operation moves the map's positions into other dimensions
         if base in CONVOLUTIONS:
             info, folds = self._convolution(named, x, info, outputs)
