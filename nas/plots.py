@@ -28,14 +28,19 @@ KNOWN_RESULTS = [("hand-tuned (Keras)", 13_904, 0.9941), ("hand-built reference"
 MIN_TRIALS_FOR_IMPORTANCES = 2  # importances compare trials: one trial has nothing to compare with
 
 # Readable names for the parameters search_spaces/default.py's family() samples (every shipped space uses it)
-_LABELS = {"activation": "activation function", "dropout": "dropout rate", "blocks": "number of blocks",
+_LABELS = {"activation": "activation function", "dropout": "dropout rate",
            "head": "head order (GAP then 1×1, or 1×1 then GAP)", "lr": "learning rate (one-cycle peak)",
            "batch_size": "batch size (images)", "weight_decay": "weight decay",
-           "augment": "augmentation strength", "label_smoothing": "label smoothing"}
+           "augment": "augmentation strength", "label_smoothing": "label smoothing",
+           "param_budget": "parameter budget (total params)"}
 _BLOCK_PARAMS = [  # names carry the block index counted from 0; people count blocks from 1
-    (re.compile(r"b(\d+)_c(\d+)"), lambda b, c: f"block {int(b) + 1}, conv {int(c) + 1} width (channels)"),
-    (re.compile(r"b(\d+)_convs"), lambda b: f"block {int(b) + 1}, number of convs"),
-    (re.compile(r"b(\d+)_dilation"), lambda b: f"block {int(b) + 1} dilation"),
+    (re.compile(r"b(\d+)_c(\d+)"), lambda b, c: f"block {int(b) + 1}, unit {int(c) + 1} width (channels)"),
+    (re.compile(r"b(\d+)_units"), lambda b: f"block {int(b) + 1}, number of units"),
+    (re.compile(r"b(\d+)_unit"), lambda b: f"block {int(b) + 1}, unit kind (conv, residual or separable)"),
+    (re.compile(r"b(\d+)_r(\d+)_convs"), lambda b, r: f"block {int(b) + 1}, residual {int(r) + 1} convs"),
+    (re.compile(r"b(\d+)_kernel"), lambda b: f"block {int(b) + 1} kernel (size, dilation)"),
+    (re.compile(r"b(\d+)_join"), lambda b: f"block {b} → {int(b) + 1} join (pool or stride 2)"),
+    (re.compile(r"b(\d+)_se"), lambda b: f"block {int(b) + 1} squeeze-and-excitation gate"),
     (re.compile(r"t(\d+)"), lambda b: f"transition {b} width (channels, block {b} → {int(b) + 1})"),
 ]
 

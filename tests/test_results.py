@@ -205,13 +205,13 @@ def test_pareto_search_marks_the_front_and_report_writes_pngs(mnist_dir, tmp_pat
 def test_importance_labels_name_every_parameter_the_default_space_samples():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     names = set()
-    for _ in range(40):  # enough random candidates to reach 3 blocks of 4 convs
+    for _ in range(40):  # enough random candidates to reach every kind of parameter
         trial = study.ask()
         default_space.suggest(trial, Rules())
         names |= set(trial.params)
-    assert {"b2_c3", "t2", "b1_dilation", "lr"} <= names
+    assert {"b2_c2", "t2", "b1_kernel", "b1_unit", "b1_se", "lr"} <= names
     assert all(param_label(n) != n for n in names), [n for n in names if param_label(n) == n]
-    assert param_label("b0_c0") == "block 1, conv 1 width (channels)"
+    assert param_label("b0_c0") == "block 1, unit 1 width (channels)"
     assert param_label("t1") == "transition 1 width (channels, block 1 → 2)"
     assert param_label("b1_dilation") == "block 2 dilation"
     assert param_label("my_own_knob") == "my_own_knob"  # a custom space's names stay as they are
