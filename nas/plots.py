@@ -32,7 +32,7 @@ _LABELS = {"activation": "activation function", "dropout": "dropout rate",
            "head": "head order (GAP then 1×1, or 1×1 then GAP)", "lr": "learning rate (one-cycle peak)",
            "batch_size": "batch size (images)", "weight_decay": "weight decay",
            "augment": "augmentation strength", "label_smoothing": "label smoothing",
-           "param_budget": "parameter budget (total params)"}
+           "param_budget": "parameter budget (total params)", "blocks": "number of blocks"}
 _BLOCK_PARAMS = [  # names carry the block index counted from 0; people count blocks from 1
     (re.compile(r"b(\d+)_c(\d+)"), lambda b, c: f"block {int(b) + 1}, unit {int(c) + 1} width (channels)"),
     (re.compile(r"b(\d+)_units"), lambda b: f"block {int(b) + 1}, number of units"),
@@ -42,6 +42,9 @@ _BLOCK_PARAMS = [  # names carry the block index counted from 0; people count bl
     (re.compile(r"b(\d+)_join"), lambda b: f"block {b} → {int(b) + 1} join (pool or stride 2)"),
     (re.compile(r"b(\d+)_se"), lambda b: f"block {int(b) + 1} squeeze-and-excitation gate"),
     (re.compile(r"t(\d+)"), lambda b: f"transition {b} width (channels, block {b} → {int(b) + 1})"),
+    # studies of the first default space
+    (re.compile(r"b(\d+)_convs"), lambda b: f"block {int(b) + 1}, number of convs"),
+    (re.compile(r"b(\d+)_dilation"), lambda b: f"block {int(b) + 1} dilation"),
 ]
 
 
