@@ -161,8 +161,14 @@ def _fingerprint() -> dict:
     return found
 
 
+# torch itself rebinds this when torch._dynamo is first imported (a model using torch.compile);
+# the check draws a fresh random seed per model, so a patched seeding cannot make a model pass
+_REBOUND_BY_TORCH = {("torch", "manual_seed")}
+
+
 def _changed(before: dict, after: dict) -> list[str]:
-    return [".".join(key) for key in before.keys() & after.keys() if before[key] != after[key]]
+    return [".".join(key) for key in before.keys() & after.keys()
+            if before[key] != after[key] and key not in _REBOUND_BY_TORCH]
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -187,8 +193,6 @@ def _child(fd: int) -> None:
         _limit_memory(request["memory_mb"])
     except (OSError, ValueError):
         pass  # no /proc or no rlimit here: judged without a memory limit
-    import torch._dynamo  # noqa: F401  (it rebinds some torch functions when imported: before the fingerprint)
-
     before = _fingerprint()
     try:
         model = load_model(request["path"], request["name"])

@@ -157,6 +157,13 @@ def varies(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 class _Watcher(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ to keep torch.compile out of it, which imports
+        # torch._dynamo at the first operation: 1.3 s of every judged file. Nothing is compiled
+        # while a model is watched, so the wrapper is not needed.
+        return False
+
     def __init__(self, model: nn.Module, example: torch.Tensor, learned_storages: set, reference: list | None,
                  strict: bool):
         super().__init__()
