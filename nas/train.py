@@ -341,8 +341,9 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         history.append(stats)
         if on_epoch is not None:
             on_epoch(stats)
-    if sum(count_params(model)) != held:  # e.g. weights that appear after a number of calls
-        raise NasError(f"the model's state changed from {held:,} to {sum(count_params(model)):,} values while it "
+    trained = sum(count_params(model))
+    if trained != held:  # e.g. weights that appear after a number of calls
+        raise NasError(f"the model's state changed from {held:,} to {trained:,} values while it "
                        f"trained, so the {report.total_params:,} params checked are not what was trained; "
                        "a model must create all its weights in its constructor")
     return TrainResult(history=history, total_params=report.total_params, device=str(device),
