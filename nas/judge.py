@@ -185,7 +185,9 @@ def _child(fd: int) -> None:
     sys.stdin.close()
     token = request.pop("token")
     from nas import validator  # noqa: F401  (imported before the file, so it is fingerprinted)
+    from nas.config import Recipe
     from nas.modelfile import load_model
+    from nas.train import build_seeded
 
     rules = Rules(**(request["rules"] | {"input_shape": tuple(request["rules"]["input_shape"])}))
     batch_sizes = tuple(request["batch_sizes"] or validator.DEFAULT_BATCHES)
@@ -195,7 +197,9 @@ def _child(fd: int) -> None:
         pass  # no /proc or no rlimit here: judged without a memory limit
     before = _fingerprint()
     try:
-        model = load_model(request["path"], request["name"])
+        # built as `nas train` builds it (torch seeds itself at random otherwise): the same file
+        # gets the same weights, so the same verdict and report, on every run
+        model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)
         report = validator.check(model, rules, batch_sizes)
         changed = _changed(before, _fingerprint())
         if changed:
