@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.text import Text
 
 from nas import __version__
-from nas.config import (DEFAULT_LR, JUDGE_TIMEOUT_SECONDS, RESULTS_DIR, STORAGE, STUDY, Device, Objective, Optimizer,
-                        Pruner, Recipe, Sampler, SearchSettings, TableFormat)
+from nas.config import (DEFAULT_LR, JUDGE_TIMEOUT_SECONDS, RESULTS_DIR, STORAGE, STUDY, Device, Fidelity, Objective,
+                        Optimizer, Pruner, Recipe, Sampler, SearchSettings, TableFormat)
 from nas.errors import NasError, RulesBroken
 from nas.rules import Rules
 
@@ -231,7 +231,12 @@ def search(
     sampler: Annotated[Sampler, typer.Option(help="Optuna's sampler.")] = SEARCH.sampler,
     objective: Annotated[Objective, typer.Option(help="accuracy: best validation accuracy, ties to fewer params; "
                                                  "pareto: accuracy and params together (no pruning).")] = SEARCH.objective,
-    pruner: Annotated[Pruner, typer.Option(help="median waits 3 epochs before it stops a trial.")] = SEARCH.pruner,
+    pruner: Annotated[Pruner, typer.Option(help="Stops weak trials at full fidelity; median waits 3 epochs before "
+                                           "it stops one.")] = SEARCH.pruner,
+    fidelity: Annotated[Fidelity, typer.Option(help="multi: train every candidate briefly and only the best on to "
+                                               "full training (successive halving); full: every trial trains "
+                                               "--epochs on the whole split; auto: multi on the CPU, full on a "
+                                               "GPU.")] = SEARCH.fidelity,
     timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after this many seconds.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Trials at once, each in its own process, all "
                                                    "writing to the same storage. Default: 1 on the CPU, 4 on "
@@ -257,7 +262,7 @@ def search(
 
     settings = SearchSettings(space=space, trials=trials, epochs=epochs, subset=subset, val_subset=val_subset,
                               device=device, data_dir=str(data_dir) if data_dir else None, storage=storage,
-                              study=study, seed=seed, sampler=sampler, objective=objective, pruner=pruner, timeout=timeout,
+                              study=study, seed=seed, sampler=sampler, objective=objective, pruner=pruner, fidelity=fidelity, timeout=timeout,
                               workers=workers, heartbeat=heartbeat,
                               results_dir=str(results_dir),
                               rules=Rules(max_params=max_params, max_epochs=max_epochs, strict=strict))
@@ -277,8 +282,9 @@ def search(
                                style="bold yellow"))
         raise typer.Exit(130)
     note = " (timeout)" if outcome.stop_reason == "timeout" else ""
-    console.print(f"{plural(outcome.trained, 'trial')} trained, {plural(outcome.rejected, 'candidate')} rejected "
-                  f"before training, {outcome.seconds:.1f} s{note}")
+    promoted = f" (and {plural(outcome.promoted, 'training')} of the best at higher rungs)" if outcome.promoted else ""
+    console.print(f"{plural(outcome.trained, 'trial')} trained{promoted}, {plural(outcome.rejected, 'candidate')} "
+                  f"rejected before training, {outcome.seconds:.1f} s{note}")
     if rows:  # how to take the best model away
         defaults = SEARCH
         where = (f" --study {study}" if study != defaults.study else "") + \

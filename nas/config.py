@@ -44,6 +44,12 @@ class Pruner(str, Enum):
     NONE = "none"
 
 
+class Fidelity(str, Enum):
+    AUTO = "auto"  # multi on the CPU, full on a GPU
+    MULTI = "multi"  # successive halving over RUNGS, then full training for the best
+    FULL = "full"  # every trial trains --epochs on the whole training split
+
+
 class TableFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
@@ -66,6 +72,13 @@ STUDY = "mnist"
 RESULTS_DIR = "results"  # trial weights, plots and reports go under here
 HEARTBEAT_SECONDS = 60  # a worker that stops beating for 2× this is declared dead, its trial retried
 JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within this
+# Multi-fidelity search: the rungs below full training, as (epochs, training images). Each rung
+# trains a candidate afresh with its own complete one-cycle schedule (a short run, not the first
+# epochs of a long one, which would be judged mid-warm-up), and validates on the whole
+# validation split. One in PROMOTE_ONE_IN of a rung's candidates goes up a rung: 50 candidates
+# give 12 at the second rung and 3 trained in full, about 45 min on 2 CPU cores.
+RUNGS = ((2, 8_000), (4, 20_000))
+PROMOTE_ONE_IN = 4
 DEFAULT_LR = {Optimizer.SGD: 0.2, Optimizer.ADAM: 0.01, Optimizer.ADAMW: 0.01}  # one-cycle peaks; sgd: 0.2
 # beat 0.1, 0.15 and 0.4 in short CPU runs of the reference net
 
@@ -127,7 +140,8 @@ class SearchSettings:
     seed: int = 0
     sampler: Sampler = Sampler.TPE
     objective: Objective = Objective.ACCURACY
-    pruner: Pruner = Pruner.MEDIAN
+    pruner: Pruner = Pruner.MEDIAN  # within a trial, at full fidelity (rungs judge multi-fidelity candidates)
+    fidelity: Fidelity = Fidelity.AUTO
     timeout: float | None = None  # seconds after which no new trial starts
     workers: int | None = None  # trials at once, in separate processes; None: one per device (see search)
     heartbeat: int = HEARTBEAT_SECONDS  # seconds between a running trial's heartbeats
@@ -140,3 +154,4 @@ class SearchSettings:
         self.sampler = choice(Sampler, self.sampler, "--sampler")
         self.objective = choice(Objective, self.objective, "--objective")
         self.pruner = choice(Pruner, self.pruner, "--pruner")
+        self.fidelity = choice(Fidelity, self.fidelity, "--fidelity")

@@ -24,6 +24,7 @@ from nas.errors import NasError
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 VAL_SIZE = 10_000  # held out of the 60,000 training images for ranking
+TRAIN_IMAGES = 60_000 - VAL_SIZE  # what trains in a search
 SPLIT_SEED = 0  # fixed, so every trial and every run sees the same split
 MEAN, STD = 0.1307, 0.3081  # MNIST pixel statistics, for normalization on the device
 

@@ -22,6 +22,8 @@ class Row:
     epochs: int
     seconds: float | None
     arch: str
+    images: int | None = None  # training images per epoch (None: a study from before fidelities were kept)
+    full: bool = True  # trained at the search's full fidelity (multi-fidelity rungs below it are not)
     reason: str = ""
     test_acc: float | None = None  # mean over seeds, from `nas evaluate`
     test_acc_std: float | None = None
@@ -43,13 +45,16 @@ def row(trial: optuna.trial.FrozenTrial) -> Row:
     return Row(rank=None, trial=trial.number, state=_state(trial), val_acc=val_acc,
                total_params=attrs.get("total_params"), trainable_params=attrs.get("trainable_params"),
                epochs=attrs.get("epochs", len(history)), seconds=attrs.get("seconds"),
-               arch=attrs.get("arch_string", ""), reason=attrs.get("reason", ""))
+               arch=attrs.get("arch_string", ""), reason=attrs.get("reason", ""), images=attrs.get("images"),
+               full=attrs.get("full", True))
 
 
 def rank(rows: list[Row]) -> list[Row]:
-    """Best validation accuracy first; ties go to fewer params. Complete trials rank before the rest."""
+    """Fully trained complete trials first, then the lower rungs of a multi-fidelity search, then
+    the rest; within each, best validation accuracy first, ties to fewer params."""
     def key(r: Row):
-        return (r.state != "complete", r.val_acc is None, -(r.val_acc or 0.0), r.total_params or 0, r.trial)
+        return (r.state != "complete", not r.full, r.val_acc is None, -(r.val_acc or 0.0), r.total_params or 0,
+                r.trial)
     ordered = sorted(rows, key=key)
     n = 0
     for r in ordered:

@@ -105,7 +105,8 @@ def train_summary(result) -> Text:
     text.append(f" (best {result.best_val_acc:.2%})\n")
     text.append(f"Params: {result.total_params:,}   Epochs: {len(result.history)}   "
                 f"Seconds: {result.seconds:.1f}   Device: {result.device}"
-                + (" (train step as one CUDA graph)" if result.cuda_graph else ""))
+                + (" (train step as one CUDA graph)" if result.cuda_graph else "")
+                + (" (forward and backward compiled)" if result.compiled else ""))
     return text
 
 
@@ -150,11 +151,11 @@ def to_csv(rows: list[Row]) -> str:
 
 
 def to_markdown(rows: list[Row]) -> str:
-    lines = ["| rank | trial | val acc | test acc | params | pareto | epochs | seconds | architecture | state |",
-             "|---:|---:|---:|---:|---:|:---:|---:|---:|---|---|"]
+    lines = ["| rank | trial | val acc | test acc | params | pareto | epochs | images | seconds | architecture | state |",
+             "|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---|---|"]
     for r in rows:
         lines.append(f"| {r.rank or ''} | {r.trial} | {pct(r.val_acc)} | {test_cell(r)} | {count(r.total_params)} | "
-                     f"{'★' if r.pareto else ''} | {r.epochs} | {secs(r.seconds)} | `{r.arch}` | {r.state} |")
+                     f"{'★' if r.pareto else ''} | {r.epochs} | {count(r.images)} | {secs(r.seconds)} | `{r.arch}` | {r.state} |")
     return "\n".join(lines) + "\n"
 
 

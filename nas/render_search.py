@@ -16,6 +16,7 @@ from rich.text import Text
 from nas.render import epoch_stats, plural, progress_bar
 from nas.leaderboard import Row, mark_pareto, rank, row
 from nas.render import count, pct, secs, test_cell
+from nas.fidelity import Rung, Stage
 from nas.search import CostEstimate, Observer
 
 CHEAP_SECONDS = 300  # a CPU search estimated under this needs no advice on making it cheaper
@@ -27,13 +28,13 @@ def leaderboard_table(rows: list[Row], title: str, show_reason: bool = False) ->
     tested = any(r.test_acc is not None for r in rows)  # the column appears once `nas evaluate` ran
     for name, justify in (("Rank", "right"), ("Trial", "right"), ("Val acc", "right"),
                           *([("Test acc", "right")] if tested else []), ("Params", "right"), ("Pareto", "center"),
-                          ("Epochs", "right"), ("Seconds", "right"), ("Architecture", "left"), ("State", "left")):
+                          ("Epochs", "right"), ("Images", "right"), ("Seconds", "right"), ("Architecture", "left"), ("State", "left")):
         table.add_column(name, justify=justify, no_wrap=name != "Architecture", overflow="fold")
     if show_reason:
         table.add_column("Reason")
     for r in rows:
         cells = [str(r.rank or ""), str(r.trial), pct(r.val_acc), *([test_cell(r)] if tested else []),
-                 count(r.total_params), "★" if r.pareto else "", str(r.epochs), secs(r.seconds), r.arch,
+                 count(r.total_params), "★" if r.pareto else "", str(r.epochs), count(r.images), secs(r.seconds), r.arch,
                  Text(r.state, style=STATE_STYLE.get(r.state, ""))]
         table.add_row(*cells, *([r.reason] if show_reason else []))
     return table
@@ -53,11 +54,26 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
+def plan_text(stages: list[Stage]) -> str:
+    """E.g. "50 trials × 20 epochs × 50,000 images", or the rungs: "50 candidates × 2 epochs ×
+    8,000 images, the best 12 × 4 epochs × 20,000, the best 3 × 20 epochs × 50,000"."""
+    if len(stages) == 1:
+        s = stages[0]
+        return f"{plural(s.trainings, 'trial')} × {plural(s.rung.epochs, 'epoch')} × {s.rung.images:,} images"
+    parts = [f"{plural(stages[0].trainings, 'candidate')} × {plural(stages[0].rung.epochs, 'epoch')} × "
+             f"{stages[0].rung.images:,} images"]
+    parts += [f"the best {s.trainings} × {plural(s.rung.epochs, 'epoch')} × {s.rung.images:,}" for s in stages[1:]]
+    return ", ".join(parts)
+
+
 def cost_note(cost: CostEstimate) -> str:
     """What a CPU search will cost; when that is more than a few minutes, the options that cut it."""
-    note = (f"On the CPU this search may take about {duration(cost.seconds)}: {plural(cost.trials, 'trial')} × "
-            f"{plural(cost.epochs, 'epoch')} × {cost.images:,} images at ~{cost.seconds_per_epoch:.1f} s per "
-            "epoch of training (estimated from the reference net; pruning shortens it).")
+    how = ("Multi-fidelity search (--fidelity full trains every candidate fully): " if len(cost.stages) > 1
+           else "")
+    note = (f"{how}on the CPU this search may take about {duration(cost.seconds)}: {plan_text(cost.stages)}, at "
+            f"~{cost.seconds_per_epoch:.1f} s per epoch of the whole split (estimated from the reference net; "
+            "pruning shortens it).")
+    note = note[0].upper() + note[1:]
     if cost.seconds > CHEAP_SECONDS:
         note += (" For a quick look, lower --trials, --epochs or --subset (e.g. --trials 5 --epochs 2 "
                  "--subset 5000), or run on a GPU.")
@@ -77,7 +93,10 @@ class SearchView(Observer):
         self.console, self.top = console, top
         self.rows: list[Row] = []
         self.n_rejected = self.finished = 0  # in this run
-        self.trials = self.epochs = 0
+        self.trainings = 0  # planned, at every rung
+        self.planned_images = self.done_images = 0  # images to train in all (every epoch), and trained so far
+        self.running: dict[int, Rung] = {}  # trials under way, and their rungs
+        self.multi = False
         self.trial_seconds: list[float] = []  # the current trial's epochs
         self.start = time.monotonic()
         self.progress = progress_bar()
@@ -100,59 +119,71 @@ class SearchView(Observer):
             board = leaderboard_table(mark_pareto(rank(self.rows))[:self.top], f"Top {self.top}")
             self.live.update(Group(self.progress, board))
 
-    def _search_end(self, epochs_done: int) -> str:
-        """When the search should end, from the wall time so far and the epochs done of all it plans."""
-        if epochs_done <= 0:
+    def _search_end(self) -> str:
+        """When the search should end, from the wall time so far and the share of its images trained."""
+        if self.done_images <= 0:
             return "?"
         elapsed = time.monotonic() - self.start
-        return finish_time(elapsed * (self.trials * self.epochs / epochs_done - 1))
+        return finish_time(elapsed * (self.planned_images / self.done_images - 1))
 
-    def _trials_stats(self, search_end: str) -> str:
+    def _trials_stats(self) -> str:
         rejected = f"; {self.n_rejected} rejected before training" if self.n_rejected else ""
-        return f"search ends ~{search_end}{rejected}"
+        return f"search ends ~{self._search_end()}{rejected}"
 
-    def started(self, settings, study, cost) -> None:
-        self.trials, self.epochs = settings.trials, settings.epochs
+    def started(self, settings, study, stages, cost) -> None:
+        self.trainings = sum(s.trainings for s in stages)
+        self.planned_images = sum(s.trainings * s.rung.cost for s in stages)
+        self.multi = len(stages) > 1
         self.rows = [row(t) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
         if cost is not None:
             self.console.print(cost_note(cost), style="yellow", highlight=False)
-        self.trials_task = self.progress.add_task("trials", total=settings.trials, stats="")
-        self.epoch_task = self.progress.add_task("epochs", total=settings.epochs, stats="")
+        elif self.multi:
+            self.console.print(f"Multi-fidelity search: {plan_text(stages)}.", style="yellow", highlight=False)
+        self.trials_task = self.progress.add_task("trainings" if self.multi else "trials", total=self.trainings,
+                                                  stats="")
+        self.epoch_task = self.progress.add_task("epochs", total=stages[0].rung.epochs, stats="")
         self._refresh()
 
-    def trial_started(self, number, arch, total_params, epochs) -> None:
+    def trial_started(self, number, arch, total_params, rung) -> None:
         self.trial_seconds = []
-        self.progress.reset(self.epoch_task, total=epochs, description=f"trial {number}",
-                            stats=f"{arch} ({total_params:,} params)")
+        self.running[number] = rung
+        fidelity = f", {rung.epochs} × {rung.images:,} images" if self.multi else ""
+        self.progress.reset(self.epoch_task, total=rung.epochs, description=f"trial {number}",
+                            stats=f"{arch} ({total_params:,} params{fidelity})")
 
     def epoch_done(self, number, stats) -> None:
+        rung = self.running[number]
+        self.done_images += rung.images
         self.trial_seconds.append(stats.seconds)
         per_epoch = sum(self.trial_seconds) / len(self.trial_seconds)
-        trial_end = finish_time(per_epoch * (self.epochs - stats.epoch))
-        search_end = self._search_end(self.finished * self.epochs + stats.epoch)
-        timing = f"{per_epoch:.1f} s/epoch, trial ends {trial_end}, search ends ~{search_end}"
+        trial_end = finish_time(per_epoch * (rung.epochs - stats.epoch))
+        timing = f"{per_epoch:.1f} s/epoch, trial ends {trial_end}, search ends ~{self._search_end()}"
         if self.live:
             self.progress.update(self.epoch_task, advance=1, stats=f"{epoch_stats(stats)}  {timing}")
         else:
-            self.console.print(f"trial {number} epoch {stats.epoch}/{self.epochs}: {epoch_stats(stats)}; {timing}",
+            self.console.print(f"trial {number} epoch {stats.epoch}/{rung.epochs}: {epoch_stats(stats)}; {timing}",
                                highlight=False)
 
     def trial_finished(self, trial) -> None:
         finished = row(trial)
+        rung = self.running.pop(trial.number, None)
+        if rung is not None:  # a trial stopped early: the rest of its images are no longer planned
+            self.planned_images -= rung.cost - rung.images * finished.epochs
         self.rows.append(finished)
         self.finished += 1
-        search_end = self._search_end(self.finished * self.epochs)
         if self.live:
-            self.progress.update(self.trials_task, advance=1, stats=self._trials_stats(search_end))
+            self.progress.update(self.trials_task, advance=1, stats=self._trials_stats())
             self._refresh()
         else:
-            self.console.print(f"trial {finished.trial} {finished.state}: val acc {pct(finished.val_acc)}, "
+            fidelity = f" ({finished.epochs} × {finished.images:,} images)" if self.multi and finished.images else ""
+            self.console.print(f"trial {finished.trial}{fidelity} {finished.state}: val acc {pct(finished.val_acc)}, "
                                f"{count(finished.total_params)} params, {finished.arch}, {secs(finished.seconds)} s "
-                               f"({self.finished}/{self.trials} trained; search ends ~{search_end})", highlight=False)
+                               f"({self.finished}/{self.trainings} trained; search ends ~{self._search_end()})",
+                               highlight=False)
 
     def rejected(self, number, reason) -> None:
         self.n_rejected += 1
         if self.live:
-            self.progress.update(self.trials_task, stats=self._trials_stats(self._search_end(self.finished * self.epochs)))
+            self.progress.update(self.trials_task, stats=self._trials_stats())
         else:
             self.console.print(f"trial {number} rejected before training: {reason}", highlight=False)

@@ -22,9 +22,10 @@ import optuna
 import torch
 
 from nas.arch import arch_string, build, normalized
-from nas.config import Objective, Pruner, Recipe, Sampler, SearchSettings
-from nas.data import load_train_val
+from nas.config import Fidelity, Objective, Pruner, Recipe, Sampler, SearchSettings
+from nas.data import TRAIN_IMAGES, VAL_SIZE, load_train_val
 from nas.errors import NasError, first_line
+from nas.fidelity import Rung, Stage, candidate_of, due_promotion, plan, resolve_fidelity, rung_of, rungs
 from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
@@ -34,14 +35,18 @@ from nas.train import EpochStats, build_seeded, TrainingDiverged, resolve_device
 # The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores
 # (benchmarks/results/train-cpu.md): a typical default-space candidate, for cost estimates.
 CPU_EPOCH_SECONDS, CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 23.41, 50_000, 2
+CPU_VAL_SECONDS = 2.4  # validating on the 10,000 images once (nas/train.py, EVAL_BATCH), 2 cores
+CHECK_SECONDS = 3.0  # the validator's checks of a candidate before it trains, about
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: the first epochs rank trials poorly
 
 
 @dataclass
 class SearchOutcome:
     study: str
-    trained: int  # trials trained in this run: complete, pruned or failed in training
+    trained: int  # candidates trained in this run: complete, pruned or failed in training
     rejected: int  # candidates rejected before training in this run
+    promoted: int  # trainings of candidates at a higher rung (multi-fidelity), each a trial of its own
+    fidelity: Fidelity
     seconds: float
     stop_reason: str  # "done", "timeout"
 
@@ -50,28 +55,34 @@ class SearchOutcome:
 class CostEstimate:
     """What a search will take on the CPU, scaled from the reference net's measured speed."""
 
-    seconds: float  # every trial trained for every epoch (pruning only shortens it)
-    seconds_per_epoch: float
-    trials: int
-    epochs: int
-    images: int
+    seconds: float  # every planned training run to its end (pruning only shortens it)
+    seconds_per_epoch: float  # of the reference net on the whole training split
+    stages: list[Stage]  # the trainings planned at each rung (one stage at full fidelity)
 
 
 def cpu_cost(settings: SearchSettings, cores: int) -> CostEstimate:
     """The estimate for `settings` on `cores` CPU cores (training threads)."""
-    images = settings.subset or CPU_EPOCH_IMAGES
-    per_epoch = CPU_EPOCH_SECONDS * images / CPU_EPOCH_IMAGES * CPU_EPOCH_CORES / max(1, cores)
-    return CostEstimate(per_epoch * settings.epochs * settings.trials, per_epoch, settings.trials,
-                        settings.epochs, images)
+    slower = CPU_EPOCH_CORES / max(1, cores)
+    per_image = CPU_EPOCH_SECONDS / CPU_EPOCH_IMAGES * slower
+    per_val = CPU_VAL_SECONDS * (settings.val_subset or VAL_SIZE) / VAL_SIZE * slower
+    stages = plan(settings.trials, search_rungs(settings, on_gpu=False))
+    seconds = sum(s.trainings * (s.rung.cost * per_image + s.rung.epochs * per_val + CHECK_SECONDS) for s in stages)
+    return CostEstimate(seconds, per_image * (settings.subset or CPU_EPOCH_IMAGES), stages)
+
+
+def search_rungs(settings: SearchSettings, on_gpu: bool) -> list[Rung]:
+    """The rungs of this search on this kind of device (one, full training, unless multi-fidelity)."""
+    return rungs(resolve_fidelity(settings, on_gpu), settings.epochs, settings.subset or TRAIN_IMAGES)
 
 
 class Observer:
     """Hooks for a live view. Every method is optional; the defaults do nothing."""
 
-    def started(self, settings: SearchSettings, study: optuna.Study, cost: CostEstimate | None) -> None:
-        """Before the first trial; `cost` is the estimate on a CPU, None on a GPU."""
+    def started(self, settings: SearchSettings, study: optuna.Study, stages: list[Stage],
+                cost: CostEstimate | None) -> None:
+        """Before the first trial: the trainings planned at each rung, and on a CPU what they may cost."""
 
-    def trial_started(self, number: int, arch: str, total_params: int, epochs: int) -> None: ...
+    def trial_started(self, number: int, arch: str, total_params: int, rung: Rung) -> None: ...
 
     def epoch_done(self, number: int, stats: EpochStats) -> None: ...
 
@@ -103,7 +114,8 @@ DIRECTIONS = {Objective.ACCURACY: ["maximize"], Objective.PARETO: ["maximize", "
 
 
 def _pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
-    if settings.objective == Objective.PARETO or settings.pruner == Pruner.NONE:  # Optuna prunes one objective only
+    if settings.objective == Objective.PARETO or settings.pruner == Pruner.NONE \
+            or settings.fidelity == Fidelity.MULTI:  # Optuna prunes one objective only; rungs need no pruner
         return optuna.pruners.NopPruner()
     if settings.pruner == Pruner.MEDIAN:
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=MEDIAN_WARMUP_EPOCHS)
@@ -161,10 +173,11 @@ class Budget:
     """
 
     def __init__(self, trials: int, max_rejected: int, timeout: float | None, ctx):
-        self.lock = ctx.Lock()
+        self.lock = ctx.RLock()  # held by a worker choosing its next job, which may claim a slot
         self.trials, self.max_rejected = trials, max_rejected
         self.deadline = None if timeout is None else time.time() + timeout
         self.claimed, self.trained, self.rejected = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Value("i", 0)
+        self.promoted = ctx.Value("i", 0)  # trainings of candidates at a higher rung (not counted as trials)
 
     def claim(self) -> bool:
         """Take a slot; False when every slot is taken or the timeout has passed."""
@@ -179,13 +192,20 @@ class Budget:
             self.claimed.value += 1
             return True
 
-    def done(self, trained: bool) -> None:
+    def done(self, trained: bool, promotion: bool = False) -> None:
         with self.lock:
-            if trained:
+            if promotion:
+                self.promoted.value += 1
+            elif trained:
                 self.trained.value += 1
             else:  # rejected: the slot goes back
                 self.rejected.value += 1
                 self.claimed.value -= 1
+
+    @property
+    def spent(self) -> bool:
+        """No new candidate will be claimed."""
+        return self.claimed.value >= self.trials or self.timed_out
 
     @property
     def timed_out(self) -> bool:
@@ -216,13 +236,15 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
         raise NasError(f"--timeout {settings.timeout} is not a number of seconds; use 0 or more")
     load_space(settings.space)  # a bad --space fails here, once, not in every worker
     device = resolve_device(settings.device)
+    settings = replace(settings, fidelity=resolve_fidelity(settings, on_gpu=device.type == "cuda"))
     workers = settings.workers or default_workers(device)
     writable_dir(Path(settings.results_dir) / check_study_name(settings.study), "--results-dir")
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
     cost = cpu_cost(settings, torch.get_num_threads()) if device.type == "cpu" else None
-    observer.started(settings, study, cost)
+    stages = plan(settings.trials, search_rungs(settings, on_gpu=device.type == "cuda"))
+    observer.started(settings, study, stages, cost)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
     budget = Budget(settings.trials, settings.max_rejections_per_trial * settings.trials, settings.timeout, ctx)
@@ -230,7 +252,8 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
         search_worker(settings, budget, observer=observer)
     else:
         _run_workers(settings, workers, budget, observer, ctx)
-    return SearchOutcome(settings.study, budget.trained.value, budget.rejected.value, time.monotonic() - start,
+    return SearchOutcome(settings.study, budget.trained.value, budget.rejected.value, budget.promoted.value,
+                         settings.fidelity, time.monotonic() - start,
                          "timeout" if budget.timed_out and budget.trained.value < settings.trials else "done")
 
 
@@ -312,23 +335,45 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
     train_data, val_data = load_train_val(settings.data_dir, settings.subset, settings.val_subset)
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
-    while budget.claim():
-        optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
-        trial = study.ask()
+    ladder = rungs(settings.fidelity, settings.epochs, len(train_data))
+    while (trial := _next_trial(study, budget, len(ladder))) is not None:
         # samplers draw lazily, at the space's first suggest: a sampler set now draws this trial
         study.sampler = _sampler(replace(settings, seed=trial_sampler_seed(settings.seed, trial.number)))
+        promotion = rung_of(trial) > 0
         try:
             with beating(study, trial):
-                finished = _run_trial(study, trial, space, settings, device, train_data, val_data, observer)
+                finished = _run_trial(study, trial, space, settings, device, train_data, val_data, ladder, observer)
         except BaseException as exc:  # Ctrl-C or a crash: the trial is not told yet; mark it failed, stop
             trial.set_user_attr("status", "failed")
             trial.set_user_attr("reason", "interrupted" if isinstance(exc, KeyboardInterrupt)
                                 else f"{type(exc).__name__}: {exc}")
             study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
             raise
-        budget.done(trained=finished is not None)
+        budget.done(trained=finished is not None, promotion=promotion)
         if finished is not None:
             observer.trial_finished(finished)
+
+
+def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int) -> optuna.Trial | None:
+    """The next trial to run: a due promotion to a higher rung, else a new candidate while the
+    budget has slots; None when there is neither, or the timeout has passed.
+
+    Decided under the budget's lock, so two workers of a run never take up the same candidate.
+    A promotion is enqueued with the candidate's parameters and user attrs `rung` and `candidate`;
+    study.ask() takes waiting trials first (so also a failed trial queued again for a retry).
+    """
+    with budget.lock:
+        if budget.timed_out:
+            return None
+        optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
+        trials = study.get_trials(deepcopy=False)
+        due = due_promotion(trials, n_rungs, final=budget.spent) if n_rungs > 1 else None
+        if due is not None:
+            below, rung = due
+            study.enqueue_trial(below.params, user_attrs={"rung": rung, "candidate": candidate_of(below)})
+        elif not budget.claim():
+            return None
+        return study.ask()
 
 
 def _candidate(space, trial, settings: SearchSettings) -> tuple[list[dict], Recipe, torch.nn.Module]:
@@ -367,13 +412,13 @@ class _Outcome:
     reason: str = ""
 
 
-def _run_trial(study, trial, space, settings, device, train_data, val_data,
+def _run_trial(study, trial, space, settings, device, train_data, val_data, ladder,
                observer) -> optuna.trial.FrozenTrial | None:
     """Check one candidate, train it, and tell the study once. None when it was rejected before training.
 
     An exception from here means the trial is still open (the caller marks it failed).
     """
-    outcome = _check_and_train(trial, space, settings, device, train_data, val_data, observer)
+    outcome = _check_and_train(trial, space, settings, device, train_data, val_data, ladder, observer)
     trial.set_user_attr("status", outcome.status)
     if outcome.reason:
         trial.set_user_attr("reason", outcome.reason)
@@ -384,14 +429,19 @@ def _run_trial(study, trial, space, settings, device, train_data, val_data,
     return finished
 
 
-def _check_and_train(trial, space, settings, device, train_data, val_data, observer) -> _Outcome:
+def _check_and_train(trial, space, settings, device, train_data, val_data, ladder, observer) -> _Outcome:
     rules = settings.rules
+    rung_index = min(rung_of(trial), len(ladder) - 1)
+    rung = ladder[rung_index]
+    train_data = train_data.head(rung.images)
     arch, recipe, model = _candidate(space, trial, settings)
     arch_str = arch_string(arch)
     # a quick run on a small --subset: a sampled batch larger than the data is the whole data
-    recipe = replace(recipe, batch_size=min(recipe.batch_size, len(train_data)))
+    recipe = replace(recipe, epochs=rung.epochs, batch_size=min(recipe.batch_size, len(train_data)))
     for key, value in {"space": space.name, "arch": arch, "arch_string": arch_str,
-                       "recipe": asdict(recipe), "seed": settings.seed, "device": str(device)}.items():
+                       "recipe": asdict(recipe), "seed": settings.seed, "device": str(device),
+                       "rung": rung_index, "candidate": candidate_of(trial), "images": rung.images,
+                       "full": rung_index == len(ladder) - 1}.items():
         trial.set_user_attr(key, value)
     try:
         report = check(model, rules)
@@ -403,7 +453,7 @@ def _check_and_train(trial, space, settings, device, train_data, val_data, obser
     if reason is not None:
         return _Outcome(optuna.trial.TrialState.FAIL, "rejected", reason=reason)
 
-    observer.trial_started(trial.number, arch_str, report.total_params, settings.epochs)
+    observer.trial_started(trial.number, arch_str, report.total_params, rung)
     history: list[float] = []
     trial_start = time.monotonic()
 

@@ -35,6 +35,9 @@ from nas.errors import NasError
 from nas.rules import Rules
 from nas.validator import count_params, require
 
+# On the CPU, forward and backward compiled with torch.compile ran about 1.45× the eager speed
+# (first compile of a net 10-30 s, seconds from inductor's cache): worth it for a long training.
+COMPILE_MIN_IMAGES = 400_000  # images trained in all (epochs × images), at and above which the CPU compiles
 # No gradients at evaluation: on a GPU, big batches mean few launches; on the CPU, 500 keeps
 # activations in cache (measured: 10,000 images in 2.4 s at 500, 4.0 s at 2,000, 2 cores).
 EVAL_BATCH = {"cuda": 10_000, "cpu": 500}
@@ -59,6 +62,7 @@ class TrainResult:
     seconds: float  # the whole call, moving the data to the device included
     recipe: Recipe = field(default_factory=Recipe)
     cuda_graph: bool = False  # whether the train step ran as a captured CUDA graph
+    compiled: bool = False  # whether forward and backward ran under torch.compile
 
     @property
     def val_acc(self) -> float | None:
@@ -73,7 +77,7 @@ class TrainResult:
         return {"val_acc": last.val_acc, "best_val_acc": self.best_val_acc, "val_loss": last.val_loss,
                 "train_acc": last.train_acc, "epochs": len(self.history), "seconds": self.seconds,
                 "total_params": self.total_params, "device": self.device,
-                "recipe": asdict(self.recipe), "cuda_graph": self.cuda_graph, "history": [asdict(e) for e in self.history]}
+                "recipe": asdict(self.recipe), "cuda_graph": self.cuda_graph, "compiled": self.compiled, "history": [asdict(e) for e in self.history]}
 
 
 class TrainingDiverged(NasError):
@@ -195,6 +199,33 @@ def _optimizer(model: nn.Module, recipe: Recipe, lr: torch.Tensor) -> torch.opti
     return optimizer_class(params, capturable=on_cuda, **options)
 
 
+class _LogitsAndLoss:
+    """A training batch's logits and loss, under torch.compile when asked (forward, loss and
+    their backward as one compiled graph: 1.45× eager on 2 CPU cores, against 1.2× for the model
+    alone). Compilation happens at the first call; if it fails there, this and every later call
+    run eagerly."""
+
+    def __init__(self, model: nn.Module, label_smoothing: float, compile: bool):
+        def logits_and_loss(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            logits = model(x).float()
+            return logits, F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+
+        self.eager = logits_and_loss
+        self.compiled = torch.compile(logits_and_loss) if compile else None
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.compiled is None:
+            return self.eager(x, y)
+        try:
+            return self.compiled(x, y)
+        except Exception as error:  # torch._dynamo and inductor raise many kinds
+            detail = str(error).splitlines()[0] if str(error) else ""
+            warnings.warn(f"this model could not be compiled ({type(error).__name__}: {detail}); "
+                          "training it eagerly, more slowly")
+            self.compiled = None
+            return self.eager(x, y)
+
+
 class _StepRunner:
     """Runs the train step. On the CPU, or with graphs off, it calls the step. On CUDA it calls
     it for a few warm-up steps on a side stream (as CUDA graph capture needs), then captures it
@@ -249,14 +280,17 @@ class _StepRunner:
 
 def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: Recipe = Recipe(),
           rules: Rules = Rules(), device: str | torch.device = "auto",
-          on_epoch: Callable[[EpochStats], None] | None = None, cuda_graph: bool = True) -> TrainResult:
+          on_epoch: Callable[[EpochStats], None] | None = None, cuda_graph: bool = True,
+          compile: bool | None = None) -> TrainResult:
     """Train `model` in place under `rules`, validating after every epoch (unless val_data is None).
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
     (the search prunes that way). Raises TrainingDiverged when an epoch's training loss is NaN,
     infinite or above DIVERGED_LOSS. On CUDA the train step runs as one captured CUDA graph
-    unless `cuda_graph` is False.
+    unless `cuda_graph` is False. `compile`: forward and backward under torch.compile; None (the
+    default) compiles on the CPU when the run trains COMPILE_MIN_IMAGES or more. A model that
+    does not compile trains eagerly, with a warning.
     """
     start = time.perf_counter()
     recipe = replace(recipe, lr=recipe.peak_lr)  # record the learning rate actually used
@@ -297,13 +331,16 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
 
+    if compile is None:
+        compile = device.type == "cpu" and steps * batch * recipe.epochs >= COMPILE_MIN_IMAGES
+    logits_and_loss = _LogitsAndLoss(model, recipe.label_smoothing, compile)
+
     def train_step() -> None:
         rows = step_number % steps * batch + offsets  # this step's batch of the epoch's images
         x = epoch_x.index_select(0, rows).contiguous(memory_format=memory_format)
         y = epoch_y.index_select(0, rows)
         with _autocast(device):
-            logits = model(x).float()
-        loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+            logits, loss = logits_and_loss(x, y)
         loss.backward()
         lr.copy_(rates.index_select(0, step_number))
         optimizer.step()
@@ -347,7 +384,8 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
                        f"trained, so the {report.total_params:,} params checked are not what was trained; "
                        "a model must create all its weights in its constructor")
     return TrainResult(history=history, total_params=report.total_params, device=str(device),
-                       seconds=time.perf_counter() - start, recipe=recipe, cuda_graph=run_step.captured)
+                       seconds=time.perf_counter() - start, recipe=recipe, cuda_graph=run_step.captured,
+                       compiled=logits_and_loss.compiled is not None)
 
 
 def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,

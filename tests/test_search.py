@@ -195,8 +195,12 @@ def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mn
 
 
 def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
-    note = cost_note(cpu_cost(SearchSettings(), cores=2))  # the defaults: 50 trials × 20 epochs × 50,000
-    assert "about 6.5 h" in note and "50 trials × 20 epochs × 50,000 images" in note
+    note = cost_note(cpu_cost(SearchSettings(), cores=2))  # the defaults on a CPU: multi-fidelity
+    assert note.startswith("Multi-fidelity search (--fidelity full trains every candidate fully): on the CPU")
+    assert "about 49 min: 50 candidates × 2 epochs × 8,000 images, the best 12 × 4 epochs × 20,000, the best " \
+           "3 × 20 epochs × 50,000" in note
+    note = cost_note(cpu_cost(SearchSettings(fidelity="full"), cores=2))
+    assert "about 7.2 h: 50 trials × 20 epochs × 50,000 images" in note
     assert all(option in note for option in ("--trials", "--epochs", "--subset"))
     assert "--subset" not in cost_note(cpu_cost(SearchSettings(trials=1, epochs=1, subset=500), cores=2))
 

@@ -1,0 +1,111 @@
+"""Multi-fidelity search: which candidates train briefly, and which go on to full training.
+
+Successive halving with asynchronous promotions (ASHA): a candidate is first trained at the
+cheapest rung; whenever a rung has results for n candidates, the best n // PROMOTE_ONE_IN of them
+are trained again at the next rung, the last rung being full training. A worker never waits for
+a rung to fill: it trains a due promotion if there is one, else a new candidate. Every rung's
+result is an Optuna trial of its own (user attrs `rung` and `candidate`, the number of the
+candidate's first trial), so each is stored, and the best fully trained one can be exported
+like any trial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from nas.config import PROMOTE_ONE_IN, RUNGS, Fidelity, Objective, SearchSettings
+from nas.errors import NasError
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One fidelity: a complete training of `epochs` epochs on the first `images` training images."""
+
+    epochs: int
+    images: int
+
+    @property
+    def cost(self) -> int:
+        """Images trained, all epochs together."""
+        return self.epochs * self.images
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A rung and how many trainings a search plans at it."""
+
+    rung: Rung
+    trainings: int
+
+
+def resolve_fidelity(settings: SearchSettings, on_gpu: bool) -> Fidelity:
+    """AUTO is multi-fidelity on the CPU, where full training of every candidate takes hours,
+    and full on a GPU (until measured otherwise there)."""
+    if settings.fidelity == Fidelity.AUTO:
+        return Fidelity.FULL if on_gpu or settings.objective == Objective.PARETO else Fidelity.MULTI
+    if settings.fidelity == Fidelity.MULTI and settings.objective == Objective.PARETO:
+        raise NasError("--fidelity multi promotes candidates by accuracy alone; use --objective accuracy, "
+                       "or --fidelity full for a Pareto search")
+    return settings.fidelity
+
+
+def rungs(fidelity: Fidelity, epochs: int, train_images: int) -> list[Rung]:
+    """The rungs a candidate may train at, cheapest first; the last is full training."""
+    full = Rung(epochs, train_images)
+    if fidelity == Fidelity.FULL:
+        return [full]
+    cheap = [Rung(min(e, epochs), min(n, train_images)) for e, n in RUNGS]
+    return [r for r in cheap if r.cost < full.cost] + [full]
+
+
+def plan(trials: int, ladder: list[Rung]) -> list[Stage]:
+    """Trainings at each rung when `trials` candidates go through `ladder` (at least one full)."""
+    stages, count = [], trials
+    for rung in ladder:
+        stages.append(Stage(rung, count))
+        count = max(1, count // PROMOTE_ONE_IN)
+    return stages
+
+
+def rung_of(trial: optuna.trial.FrozenTrial) -> int:
+    return trial.user_attrs.get("rung", 0)
+
+
+def candidate_of(trial: optuna.trial.FrozenTrial) -> int:
+    return trial.user_attrs.get("candidate", trial.number)
+
+
+def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int,
+                  final: bool) -> tuple[optuna.trial.FrozenTrial, int] | None:
+    """The candidate to train at a higher rung now, as (its trial at the rung below, that rung),
+    or None.
+
+    From rung k, the best len(results) // PROMOTE_ONE_IN candidates go up (ties to fewer params),
+    higher rungs first, so that the best candidates finish soonest. A candidate already taken up
+    counts whatever became of it (running, failed), so none trains twice at a rung, and no rung
+    sends up more than its share. `final`: no new candidates will come, so each rung with results
+    sends up at least one.
+    """
+    done: list[list[optuna.trial.FrozenTrial]] = [[] for _ in range(n_rungs)]
+    taken: list[set[int]] = [set() for _ in range(n_rungs)]
+    for t in trials:
+        k = rung_of(t)
+        if not 0 <= k < n_rungs:
+            continue
+        taken[k].add(candidate_of(t))
+        if t.state == TrialState.COMPLETE and t.values:
+            done[k].append(t)
+    for k in reversed(range(n_rungs - 1)):
+        ranked = sorted(done[k], key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
+        quota = len(ranked) // PROMOTE_ONE_IN
+        if final and ranked:
+            quota = max(quota, 1)
+        if sum(candidate_of(t) in taken[k + 1] for t in ranked) >= quota:
+            continue  # the rung's share has gone up (as the plan counts), even if others now rank higher
+        for t in ranked[:quota]:
+            if candidate_of(t) not in taken[k + 1]:
+                return t, k + 1
+    return None

@@ -1,0 +1,120 @@
+"""Multi-fidelity search: the rungs, the promotions, and a real search through them; and the
+compiled CPU train step."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import optuna
+import pytest
+import torch
+
+from helpers import MODELS, run_nas
+from nas.config import PROMOTE_ONE_IN, Fidelity, Objective, SearchSettings
+from nas.data import load_train_val
+from nas.errors import NasError
+from nas.fidelity import Rung, due_promotion, plan, resolve_fidelity, rungs
+from nas.modelfile import load_model
+from nas.train import Recipe, train
+
+
+def _board(db: str, study: str) -> list[dict]:
+    result = run_nas("leaderboard", "--study", study, "--storage", db, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _result(number: int, acc: float, rung: int = 0, candidate: int | None = None,
+            state=optuna.trial.TrialState.COMPLETE) -> optuna.trial.FrozenTrial:
+    """A finished trial as the storage returns it (Optuna's own constructor, no stand-in)."""
+    attrs = {"rung": rung, "candidate": number if candidate is None else candidate, "total_params": 10_000}
+    trial = optuna.trial.create_trial(state=state, value=acc if state == optuna.trial.TrialState.COMPLETE else None,
+                                      user_attrs=attrs)
+    trial.number = number
+    return trial
+
+
+def test_auto_is_multi_on_the_cpu_and_full_on_a_gpu_or_for_pareto():
+    assert resolve_fidelity(SearchSettings(), on_gpu=False) == Fidelity.MULTI
+    assert resolve_fidelity(SearchSettings(), on_gpu=True) == Fidelity.FULL
+    assert resolve_fidelity(SearchSettings(objective=Objective.PARETO), on_gpu=False) == Fidelity.FULL
+    assert resolve_fidelity(SearchSettings(fidelity="full"), on_gpu=False) == Fidelity.FULL
+    with pytest.raises(NasError, match="--objective accuracy"):
+        resolve_fidelity(SearchSettings(fidelity="multi", objective=Objective.PARETO), on_gpu=False)
+
+
+def test_the_default_cpu_plan_trains_three_candidates_in_full():
+    ladder = rungs(Fidelity.MULTI, 20, 50_000)
+    assert ladder[-1] == Rung(20, 50_000) and all(r.cost < ladder[-1].cost for r in ladder[:-1])
+    assert [s.trainings for s in plan(50, ladder)] == [50, 12, 3]
+    assert rungs(Fidelity.FULL, 20, 50_000) == [Rung(20, 50_000)]
+    # a rung no cheaper than full training is left out: a small run has full training alone
+    assert rungs(Fidelity.MULTI, 1, 3_000) == [Rung(1, 3_000)]
+
+
+def test_promotions_take_the_best_share_of_each_rung_once():
+    trials = [_result(n, acc) for n, acc in enumerate([0.90, 0.95, 0.80])]
+    assert due_promotion(trials, 2, final=False) is None  # 3 results: a quarter of them is none yet
+    trials.append(_result(3, 0.85))
+    below, rung = due_promotion(trials, 2, final=False)
+    assert (below.number, rung) == (1, 1)  # the best of four goes up
+    trials.append(_result(4, 0.96, rung=1, candidate=1, state=optuna.trial.TrialState.RUNNING))
+    assert due_promotion(trials, 2, final=False) is None  # taken up already, while it trains
+    trials.append(_result(5, 0.99))  # now better than the one taken up, but the rung's share is spent
+    assert due_promotion(trials, 2, final=False) is None
+    trials += [_result(n, 0.5) for n in (6, 7, 8)]  # eight at rung 0: a second goes up, the best not yet taken
+    assert due_promotion(trials, 2, final=False)[0].number == 5
+
+
+def test_higher_rungs_go_first_and_the_end_sends_one_up_from_each():
+    trials = [_result(n, 0.9 + n / 100) for n in range(4)] + [_result(4, 0.97, rung=1, candidate=3)]
+    assert due_promotion(trials, 3, final=False) is None  # rung 1 has one result: none goes to full yet
+    below, rung = due_promotion(trials, 3, final=True)  # no more candidates: the best of rung 1 goes up
+    assert (below.number, rung) == (4, 2)
+
+
+def test_multi_fidelity_search_trains_the_best_in_full_and_ranks_it_first(mnist_dir, tmp_path):
+    db = f"sqlite:///{tmp_path}/t.db"
+    result = run_nas("search", "--trials", str(PROMOTE_ONE_IN), "--epochs", "3", "--subset", "2000",
+                     "--val-subset", "1000", "--device", "cpu", "--space", "tiny", "--study", "t", "--storage", db,
+                     "--results-dir", tmp_path / "results")
+    assert result.exit_code == 0, result.stderr
+    assert "Multi-fidelity search" in result.stdout and "the best 1 × 3 epochs × 2,000" in result.stdout
+    assert f"{PROMOTE_ONE_IN} trials trained (and 1 training of the best at higher rungs)" in result.stdout
+    rows = _board(db, "t")
+    assert len(rows) == PROMOTE_ONE_IN + 1
+    top, rest = rows[0], rows[1:]
+    assert top["full"] and top["epochs"] == 3 and top["images"] == 2000 and top["rank"] == 1
+    assert all(not r["full"] and r["epochs"] == 2 and r["images"] == 2000 for r in rest)
+    study = optuna.load_study(study_name="t", storage=db)
+    first = {t.number: t for t in study.trials}[top["trial"]]
+    candidate = study.trials[first.user_attrs["candidate"]]
+    # the promoted training is the best cheap candidate, trained again from its own parameters
+    assert candidate.params == first.params and candidate.user_attrs["rung"] == 0
+    assert candidate.value == max(t.value for t in study.trials if t.user_attrs["rung"] == 0)
+    assert (tmp_path / "results" / "t" / f"trial_{top['trial']}" / "weights.pt").exists()
+
+    result = run_nas("search", "--trials", "2", "--epochs", "3", "--subset", "2000", "--val-subset", "1000",
+                     "--device", "cpu", "--space", "tiny", "--study", "f", "--storage", db,
+                     "--results-dir", tmp_path / "results", "--fidelity", "full")
+    assert result.exit_code == 0, result.stderr
+    assert "Multi-fidelity" not in result.stdout and "2 trials trained," in result.stdout
+    rows = _board(db, "f")
+    assert len(rows) == 2 and all(r["full"] and r["epochs"] == 3 and r["images"] == 2000 for r in rows)
+
+
+def test_compiled_cpu_training_learns_like_eager(mnist_dir):
+    train_data, val_data = load_train_val(mnist_dir, subset=5000, val_subset=1000)
+    results = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results[compiled] = train(load_model(MODELS / "seed_net.py"), train_data, val_data,
+                                      Recipe(epochs=2), device="cpu", compile=compiled)
+        assert not [w for w in caught if "could not be compiled" in str(w.message)]  # no fallback to eager
+    assert results[True].compiled and not results[False].compiled
+    # 78 steps: eager reaches about 86%; compiled arithmetic differs in rounding only
+    assert results[True].best_val_acc > 0.7
+    assert abs(results[True].best_val_acc - results[False].best_val_acc) < 0.06
