@@ -79,6 +79,10 @@ JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within
 # give 12 at the second rung and 3 trained in full, about 45 min on 2 CPU cores.
 RUNGS = ((2, 8_000), (4, 20_000))
 PROMOTE_ONE_IN = 4
+# On a CPU, candidates differ up to 4× in speed (depthwise and 28×28 layers are slow there), and
+# one slow candidate trained in full would take half an hour. So a candidate goes up a rung only
+# if, at the speed measured at its rung (eager), its full training would take at most this.
+CPU_FULL_TRAINING_SECONDS = 720  # 12 min eager, about 9 compiled: 3 fit in an hour's search
 DEFAULT_LR = {Optimizer.SGD: 0.2, Optimizer.ADAM: 0.01, Optimizer.ADAMW: 0.01}  # one-cycle peaks; sgd: 0.2
 # beat 0.1, 0.15 and 0.4 in short CPU runs of the reference net
 

@@ -78,8 +78,15 @@ def candidate_of(trial: optuna.trial.FrozenTrial) -> int:
     return trial.user_attrs.get("candidate", trial.number)
 
 
-def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int,
-                  final: bool) -> tuple[optuna.trial.FrozenTrial, int] | None:
+def images_per_second(trial: optuna.trial.FrozenTrial) -> float | None:
+    """How fast a finished trial trained (images × epochs per second of training steps)."""
+    attrs = trial.user_attrs
+    seconds, images, epochs = attrs.get("train_seconds"), attrs.get("images"), attrs.get("epochs")
+    return images * epochs / seconds if seconds and images and epochs else None
+
+
+def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: bool,
+                  min_speed: float | None = None) -> tuple[optuna.trial.FrozenTrial, int] | None:
     """The candidate to train at a higher rung now, as (its trial at the rung below, that rung),
     or None.
 
@@ -87,7 +94,8 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int,
     higher rungs first, so that the best candidates finish soonest. A candidate already taken up
     counts whatever became of it (running, failed), so none trains twice at a rung, and no rung
     sends up more than its share. `final`: no new candidates will come, so each rung with results
-    sends up at least one.
+    sends up at least one. `min_speed` (images per second): slower candidates do not go up; the
+    share goes to the best of the fast enough.
     """
     done: list[list[optuna.trial.FrozenTrial]] = [[] for _ in range(n_rungs)]
     taken: list[set[int]] = [set() for _ in range(n_rungs)]
@@ -99,8 +107,9 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int,
         if t.state == TrialState.COMPLETE and t.values:
             done[k].append(t)
     for k in reversed(range(n_rungs - 1)):
-        ranked = sorted(done[k], key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
-        quota = len(ranked) // PROMOTE_ONE_IN
+        quota = len(done[k]) // PROMOTE_ONE_IN
+        fast = [t for t in done[k] if min_speed is None or (images_per_second(t) or 0) >= min_speed]
+        ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
         if final and ranked:
             quota = max(quota, 1)
         if sum(candidate_of(t) in taken[k + 1] for t in ranked) >= quota:

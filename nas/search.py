@@ -22,7 +22,7 @@ import optuna
 import torch
 
 from nas.arch import arch_string, build, normalized
-from nas.config import Fidelity, Objective, Pruner, Recipe, Sampler, SearchSettings
+from nas.config import CPU_FULL_TRAINING_SECONDS, Fidelity, Objective, Pruner, Recipe, Sampler, SearchSettings
 from nas.data import TRAIN_IMAGES, VAL_SIZE, load_train_val
 from nas.errors import NasError, first_line
 from nas.fidelity import Rung, Stage, candidate_of, due_promotion, plan, resolve_fidelity, rung_of, rungs
@@ -336,7 +336,8 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     ladder = rungs(settings.fidelity, settings.epochs, len(train_data))
-    while (trial := _next_trial(study, budget, len(ladder))) is not None:
+    min_speed = ladder[-1].cost / CPU_FULL_TRAINING_SECONDS if device.type == "cpu" and len(ladder) > 1 else None
+    while (trial := _next_trial(study, budget, len(ladder), min_speed)) is not None:
         # samplers draw lazily, at the space's first suggest: a sampler set now draws this trial
         study.sampler = _sampler(replace(settings, seed=trial_sampler_seed(settings.seed, trial.number)))
         promotion = rung_of(trial) > 0
@@ -354,11 +355,12 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
             observer.trial_finished(finished)
 
 
-def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int) -> optuna.Trial | None:
+def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int, min_speed: float | None) -> optuna.Trial | None:
     """The next trial to run: a due promotion to a higher rung, else a new candidate while the
     budget has slots; None when there is neither, or the timeout has passed.
 
     Decided under the budget's lock, so two workers of a run never take up the same candidate.
+    `min_speed`: on a CPU, the images per second below which a candidate is too slow to go up.
     A promotion is enqueued with the candidate's parameters and user attrs `rung` and `candidate`;
     study.ask() takes waiting trials first (so also a failed trial queued again for a retry).
     """
@@ -367,7 +369,7 @@ def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int) -> optuna.Tri
             return None
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
         trials = study.get_trials(deepcopy=False)
-        due = due_promotion(trials, n_rungs, final=budget.spent) if n_rungs > 1 else None
+        due = due_promotion(trials, n_rungs, budget.spent, min_speed) if n_rungs > 1 else None
         if due is not None:
             below, rung = due
             study.enqueue_trial(below.params, user_attrs={"rung": rung, "candidate": candidate_of(below)})
@@ -456,9 +458,12 @@ def _check_and_train(trial, space, settings, device, train_data, val_data, ladde
     observer.trial_started(trial.number, arch_str, report.total_params, rung)
     history: list[float] = []
     trial_start = time.monotonic()
+    train_seconds = 0.0
 
     def on_epoch(stats: EpochStats) -> None:
+        nonlocal train_seconds
         history.append(stats.val_acc)
+        train_seconds += stats.train_seconds
         observer.epoch_done(trial.number, stats)
         if settings.objective == Objective.ACCURACY:  # intermediate values and pruning: single objective only
             trial.report(stats.val_acc, stats.epoch)  # the one storage write per epoch
@@ -473,7 +478,8 @@ def _check_and_train(trial, space, settings, device, train_data, val_data, ladde
         return _Outcome(optuna.trial.TrialState.FAIL, "failed", reason=str(exc))
     finally:  # once, however training ends, and before the tell: workers share the storage's lock
         for key, value in {"val_acc_history": history, "epochs": len(history),
-                           "seconds": round(time.monotonic() - trial_start, 3)}.items():
+                           "seconds": round(time.monotonic() - trial_start, 3),
+                           "train_seconds": round(train_seconds, 3)}.items():
             trial.set_user_attr(key, value)
     out = Path(settings.results_dir) / settings.study / f"trial_{trial.number}"
     save_run(out, model, result, extra={"trial": trial.number, "arch": arch})

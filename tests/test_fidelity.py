@@ -26,9 +26,10 @@ def _board(db: str, study: str) -> list[dict]:
 
 
 def _result(number: int, acc: float, rung: int = 0, candidate: int | None = None,
-            state=optuna.trial.TrialState.COMPLETE) -> optuna.trial.FrozenTrial:
+            state=optuna.trial.TrialState.COMPLETE, train_seconds: float = 4.0) -> optuna.trial.FrozenTrial:
     """A finished trial as the storage returns it (Optuna's own constructor, no stand-in)."""
-    attrs = {"rung": rung, "candidate": number if candidate is None else candidate, "total_params": 10_000}
+    attrs = {"rung": rung, "candidate": number if candidate is None else candidate, "total_params": 10_000,
+             "images": 8_000, "epochs": 2, "train_seconds": train_seconds}
     trial = optuna.trial.create_trial(state=state, value=acc if state == optuna.trial.TrialState.COMPLETE else None,
                                       user_attrs=attrs)
     trial.number = number
@@ -65,6 +66,13 @@ def test_promotions_take_the_best_share_of_each_rung_once():
     assert due_promotion(trials, 2, final=False) is None
     trials += [_result(n, 0.5) for n in (6, 7, 8)]  # eight at rung 0: a second goes up, the best not yet taken
     assert due_promotion(trials, 2, final=False)[0].number == 5
+
+
+def test_a_candidate_too_slow_for_full_training_leaves_its_place_to_the_best_fast_one():
+    trials = [_result(0, 0.99, train_seconds=40.0)] + [_result(n, 0.9 + n / 100) for n in range(1, 8)]
+    assert due_promotion(trials, 2, final=False)[0].number == 0
+    # 16,000 images in 40 s is 400 images/s; the others train 4,000/s
+    assert due_promotion(trials, 2, final=False, min_speed=1_000)[0].number == 7
 
 
 def test_higher_rungs_go_first_and_the_end_sends_one_up_from_each():

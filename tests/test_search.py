@@ -196,7 +196,8 @@ def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mn
 
 def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
     note = cost_note(cpu_cost(SearchSettings(), cores=2))  # the defaults on a CPU: multi-fidelity
-    assert note.startswith("Multi-fidelity search (--fidelity full trains every candidate fully): on the CPU")
+    assert note.startswith("Multi-fidelity search (--fidelity full trains every candidate fully; a candidate "
+                           "goes up a rung only if fast enough to train in full in 12 min): on the CPU")
     assert "about 49 min: 50 candidates × 2 epochs × 8,000 images, the best 12 × 4 epochs × 20,000, the best " \
            "3 × 20 epochs × 50,000" in note
     note = cost_note(cpu_cost(SearchSettings(fidelity="full"), cores=2))
