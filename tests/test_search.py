@@ -212,7 +212,9 @@ def test_ctrl_c_keeps_finished_trials_and_prints_the_leaderboard(mnist_dir, tmp_
         [sys.executable, "-m", "nas", "search", "--trials", "50", "--epochs", "2", "--subset", "2000",
          "--val-subset", "1000", "--device", "cpu", "--study", "t", "--storage", f"sqlite:///{db}",
          "--results-dir", str(tmp_path / "results"), "--space", "tiny", "--pruner", "none"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        # as from a terminal: a runner started in the background ignores SIGINT, and its children inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def into_the_next_trials_training() -> bool:
         """A trial is complete, and the next has trained an epoch of its two: Ctrl-C comes mid-training."""
