@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 import warnings
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -63,6 +64,7 @@ def _check_sqlite_file(path: Path) -> None:
 
 
 MAX_RETRIES = 3  # a trial whose worker died is run again at most this many times
+SCHEMA_ATTEMPTS = 5  # tries to open a storage whose tables another process is creating at that moment
 
 
 def _storage(url: str, create: bool, heartbeat: int | None = None) -> optuna.storages.BaseStorage:
@@ -82,15 +84,21 @@ def _storage(url: str, create: bool, heartbeat: int | None = None) -> optuna.sto
             raise NasError(f"no storage file at {path}; run `nas search` first or pass --storage")
         if path.is_file():
             _check_sqlite_file(path)
-    try:
-        # SQLite: wait for a lock instead of failing at once when several processes write
-        kwargs = {"connect_args": {"timeout": 60}} if path is not None else None
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES) if heartbeat else None
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
-                                          heartbeat_stale_trial_callback=retry)
-    except Exception as exc:
-        detail = mask(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
-        raise NasError(f"cannot open storage {mask(url)}: {detail}; check the --storage URL") from None
+    # SQLite: wait for a lock instead of failing at once when several processes write
+    kwargs = {"connect_args": {"timeout": 60}} if path is not None else None
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES) if heartbeat else None
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
+                                              heartbeat_stale_trial_callback=retry)
+        except Exception as exc:
+            # another process creating the same tables at that moment ("UNIQUE constraint failed",
+            # "table ... already exists", a locked file): they exist soon, so a later try opens them
+            if attempt < SCHEMA_ATTEMPTS - 1 and (path is None or path.exists()):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            detail = mask(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
+            raise NasError(f"cannot open storage {mask(url)}: {detail}; check the --storage URL") from None
 
 
 def open_study(url: str, name: str, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner,

@@ -120,3 +120,16 @@ def test_wrong_password_exits_2_without_the_password(postgres_url, mnist_dir):
     result = run_nas("leaderboard", "--storage", wrong)
     assert result.exit_code == 2
     assert "password authentication failed" in result.stderr and "not-the-pw-42" not in result.output
+
+
+def test_processes_opening_a_new_storage_file_at_once_all_get_it(tmp_path):
+    """Workers, or a worker and a reader, that create the same SQLite storage at the same moment:
+    the one that loses the race to write the schema opens it instead of failing."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = ("import sys; from nas.storage import open_study; import optuna; "
+            "open_study(sys.argv[1], 's', optuna.samplers.RandomSampler(), optuna.pruners.NopPruner())")
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+             for _ in range(6)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    assert optuna.load_study(study_name="s", storage=url).trials == []
