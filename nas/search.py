@@ -46,7 +46,6 @@ class SearchOutcome:
     trained: int  # candidates trained in this run: complete, pruned or failed in training
     rejected: int  # candidates rejected before training in this run
     promoted: int  # trainings of candidates at a higher rung (multi-fidelity), each a trial of its own
-    fidelity: Fidelity
     seconds: float
     stop_reason: str  # "done", "timeout"
 
@@ -253,7 +252,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     else:
         _run_workers(settings, workers, budget, observer, ctx)
     return SearchOutcome(settings.study, budget.trained.value, budget.rejected.value, budget.promoted.value,
-                         settings.fidelity, time.monotonic() - start,
+                         time.monotonic() - start,
                          "timeout" if budget.timed_out and budget.trained.value < settings.trials else "done")
 
 
@@ -368,8 +367,9 @@ def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int, min_speed: fl
         if budget.timed_out:
             return None
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
-        trials = study.get_trials(deepcopy=False)
-        due = due_promotion(trials, n_rungs, budget.spent, min_speed) if n_rungs > 1 else None
+        # full fidelity has no rungs to go up: no need to read every trial from the storage
+        due = due_promotion(study.get_trials(deepcopy=False), n_rungs, budget.spent, min_speed) \
+            if n_rungs > 1 else None
         if due is not None:
             below, rung = due
             study.enqueue_trial(below.params, user_attrs={"rung": rung, "candidate": candidate_of(below)})
