@@ -293,18 +293,23 @@ def fit_to_budget(description: list[dict], rules: Rules, min_width: int = 4) -> 
     """Scale conv widths down, all by one factor, until the model fits under rules.max_params.
 
     Convs and separable convs scale, in residual bodies too; the head keeps its class count.
-    Returns a new description; the input is not changed.
+    Widths stay at min_width or more, unless the model is still too large with every width
+    there (many layers under a small budget): then they go below it. Returns a new
+    description; the input is not changed.
     """
     fitted = copy.deepcopy(description)
-    for _ in range(50):
-        params = total_params(fitted)
-        if params < rules.max_params:
-            return fitted
+    scaled = [s for top in fitted for s in [top, *top.get("body", [])] if s["type"] in ("conv", "separable")]
+    floor = min_width
+    while (params := total_params(fitted)) >= rules.max_params:
+        if all(spec["out"] <= floor for spec in scaled):
+            if floor == 1:
+                break  # cannot shrink further: the caller's validator rejects it
+            floor = 1
         # params grow about with width², so scale widths by the square root of the excess
         factor = min(0.98, (rules.max_params / params) ** 0.5)
-        for spec in [s for top in fitted for s in [top, *top.get("body", [])]]:
-            if spec["type"] in ("conv", "separable"):
-                spec["out"] = max(min_width, int(spec["out"] * factor))
+        for spec in scaled:
+            if spec["out"] > floor:  # a width already under the floor (a space's choice) stays
+                spec["out"] = max(floor, int(spec["out"] * factor))
     return fitted
 
 

@@ -46,6 +46,18 @@ def test_a_random_sample_of_every_shipped_space_builds_passes_and_exports(name, 
         assert json.loads(result.stdout)["total_params"] == sample.total_params[i]
 
 
+def test_fit_to_budget_goes_under_the_width_floor_only_when_the_floor_itself_is_over_budget():
+    from dataclasses import replace
+
+    from nas.arch import act, bn, fit_to_budget, gap, head, total_params
+    from nas.rules import Rules
+    many = [layer for _ in range(27) for layer in (conv(16, 5), bn(), act())] + [gap(), head()]
+    fitted = fit_to_budget(many, replace(Rules(), max_params=5_000))  # 27 5×5 convs at width 4: 11k
+    assert total_params(fitted) < 5_000
+    few = [conv(32), bn(), act(), conv(32), bn(), act(), gap(), head()]
+    assert min(s["out"] for s in fit_to_budget(few, replace(Rules(), max_params=2_000)) if s["type"] == "conv") >= 4
+
+
 def test_descriptions_stored_by_the_first_version_build_the_same_modules():
     stored = json.loads((ROOT / "tests" / "stored" / "descriptions_v1.json").read_text())
     assert len(stored) == 24
