@@ -1,8 +1,8 @@
 """Multi-fidelity search: which candidates train briefly, and which go on to full training.
 
 Successive halving with asynchronous promotions (ASHA): a candidate is first trained at the
-cheapest rung; whenever a rung has results for n candidates, the best n // PROMOTE_ONE_IN of them
-are trained again at the next rung, the last rung being full training. A worker never waits for
+cheapest rung; whenever rung k has results for n candidates, the best n // PROMOTE_ONE_IN[k] of
+them are trained again at the next rung, the last rung being full training. A worker never waits for
 a rung to fill: it trains a due promotion if there is one, else a new candidate. Every rung's
 result is an Optuna trial of its own (user attrs `rung` and `candidate`, the number of the
 candidate's first trial), so each is stored, and the best fully trained one can be exported
@@ -64,10 +64,15 @@ def rungs(fidelity: Fidelity, epochs: int, train_images: int) -> list[Rung]:
 def plan(trials: int, ladder: list[Rung]) -> list[Stage]:
     """Trainings at each rung when `trials` candidates go through `ladder` (at least one full)."""
     stages, count = [], trials
-    for rung in ladder:
+    for k, rung in enumerate(ladder):
         stages.append(Stage(rung, count))
-        count = max(1, count // PROMOTE_ONE_IN)
+        count = max(1, count // promote_one_in(k))
     return stages
+
+
+def promote_one_in(k: int) -> int:
+    """One in this many of rung k's candidates goes up."""
+    return PROMOTE_ONE_IN[min(k, len(PROMOTE_ONE_IN) - 1)]
 
 
 def rung_of(trial: optuna.trial.FrozenTrial) -> int:
@@ -90,7 +95,7 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
     """The candidate to train at a higher rung now, as (its trial at the rung below, that rung),
     or None.
 
-    From rung k, the best len(results) // PROMOTE_ONE_IN candidates go up (ties to fewer params),
+    From rung k, the best len(results) // promote_one_in(k) candidates go up (ties to fewer params),
     higher rungs first, so that the best candidates finish soonest. A candidate already taken up
     counts whatever became of it (running, failed), so none trains twice at a rung, and no rung
     sends up more than its share. `final`: no new candidates will come, so each rung with results
@@ -107,7 +112,7 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
         if t.state == TrialState.COMPLETE and t.values:
             done[k].append(t)
     for k in reversed(range(n_rungs - 1)):
-        quota = len(done[k]) // PROMOTE_ONE_IN
+        quota = len(done[k]) // promote_one_in(k)
         fast = [t for t in done[k] if min_speed is None or (images_per_second(t) or 0) >= min_speed]
         ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
         if final and ranked:

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from helpers import MODELS, run_nas
-from nas.config import PROMOTE_ONE_IN, Fidelity, Objective, SearchSettings
+from nas.config import Fidelity, Objective, SearchSettings
 from nas.data import load_train_val
 from nas.errors import NasError
-from nas.fidelity import Rung, due_promotion, plan, resolve_fidelity, rungs
+from nas.fidelity import Rung, due_promotion, plan, promote_one_in, resolve_fidelity, rungs
 from nas.modelfile import load_model
 from nas.train import Recipe, train
 
@@ -45,10 +45,10 @@ def test_auto_is_multi_on_the_cpu_and_full_on_a_gpu_or_for_pareto():
         resolve_fidelity(SearchSettings(fidelity="multi", objective=Objective.PARETO), on_gpu=False)
 
 
-def test_the_default_cpu_plan_trains_three_candidates_in_full():
+def test_the_default_cpu_plan_trains_four_candidates_in_full():
     ladder = rungs(Fidelity.MULTI, 20, 50_000)
     assert ladder[-1] == Rung(20, 50_000) and all(r.cost < ladder[-1].cost for r in ladder[:-1])
-    assert [s.trainings for s in plan(50, ladder)] == [50, 12, 3]
+    assert [s.trainings for s in plan(50, ladder)] == [50, 12, 4]
     assert rungs(Fidelity.FULL, 20, 50_000) == [Rung(20, 50_000)]
     # a rung no cheaper than full training is left out: a small run has full training alone
     assert rungs(Fidelity.MULTI, 1, 3_000) == [Rung(1, 3_000)]
@@ -84,14 +84,14 @@ def test_higher_rungs_go_first_and_the_end_sends_one_up_from_each():
 
 def test_multi_fidelity_search_trains_the_best_in_full_and_ranks_it_first(mnist_dir, tmp_path):
     db = f"sqlite:///{tmp_path}/t.db"
-    result = run_nas("search", "--trials", str(PROMOTE_ONE_IN), "--epochs", "3", "--subset", "2000",
+    result = run_nas("search", "--trials", str(promote_one_in(0)), "--epochs", "3", "--subset", "2000",
                      "--val-subset", "1000", "--device", "cpu", "--space", "tiny", "--study", "t", "--storage", db,
                      "--results-dir", tmp_path / "results")
     assert result.exit_code == 0, result.stderr
     assert "Multi-fidelity search" in result.stdout and "the best 1 × 3 epochs × 2,000" in result.stdout
-    assert f"{PROMOTE_ONE_IN} trials trained (and 1 training of the best at higher rungs)" in result.stdout
+    assert f"{promote_one_in(0)} trials trained (and 1 training of the best at higher rungs)" in result.stdout
     rows = _board(db, "t")
-    assert len(rows) == PROMOTE_ONE_IN + 1
+    assert len(rows) == promote_one_in(0) + 1
     top, rest = rows[0], rows[1:]
     assert top["full"] and top["epochs"] == 3 and top["images"] == 2000 and top["rank"] == 1
     assert all(not r["full"] and r["epochs"] == 2 and r["images"] == 2000 for r in rest)
