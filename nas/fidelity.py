@@ -2,11 +2,12 @@
 
 Successive halving with asynchronous promotions (ASHA): a candidate is first trained at the
 cheapest rung; whenever rung k has results for n candidates, the best n // PROMOTE_ONE_IN[k] of
-them are trained again at the next rung, the last rung being full training. A worker never waits for
-a rung to fill: it trains a due promotion if there is one, else a new candidate. Every rung's
-result is an Optuna trial of its own (user attrs `rung` and `candidate`, the number of the
-candidate's first trial), so each is stored, and the best fully trained one can be exported
-like any trial.
+them are trained again at the next rung. The last rung, full training, is the exception: it
+waits until no new candidate will come, then takes the best share of the rung below, so that
+its few costly slots go to the best of all candidates, not of the first few. A worker never
+waits: it trains a due promotion if there is one, else a new candidate. Every rung's result is
+an Optuna trial of its own (user attrs `rung` and `candidate`, the number of the candidate's
+first trial), so each is stored, and the best fully trained one can be exported like any trial.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
     higher rungs first, so that the best candidates finish soonest. A candidate already taken up
     counts whatever became of it (running, failed), so none trains twice at a rung, and no rung
     sends up more than its share. `final`: no new candidates will come, so each rung with results
-    sends up at least one. `min_speed` (images per second): slower candidates do not go up; the
+    sends up at least one. Until then nothing goes to full training: it costs most, so it picks
+    from all of the rung below rather than from its first results (workers train new candidates
+    meanwhile; none waits). `min_speed` (images per second): slower candidates do not go up; the
     share goes to the best of the fast enough.
     """
     done: list[list[optuna.trial.FrozenTrial]] = [[] for _ in range(n_rungs)]
@@ -112,6 +115,8 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
         if t.state == TrialState.COMPLETE and t.values:
             done[k].append(t)
     for k in reversed(range(n_rungs - 1)):
+        if k == n_rungs - 2 and not final:
+            continue
         quota = len(done[k]) // promote_one_in(k)
         fast = [t for t in done[k] if min_speed is None or (images_per_second(t) or 0) >= min_speed]
         ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))

@@ -68,6 +68,31 @@ def test_descriptions_stored_by_the_first_version_build_the_same_modules():
         assert sum(count_params(model)) == old["total_params"]
 
 
+def test_a_study_stored_by_the_first_version_still_lists_exports_and_loads_its_weights(tmp_path):
+    """Trials as the first version's search stored them (its descriptions, its weights files with
+    its state_dict keys), in a real storage file: the leaderboard lists them and export rebuilds
+    each model from its stored description and loads its weights."""
+    stored = json.loads((ROOT / "tests" / "stored" / "descriptions_v1.json").read_text())[:4]
+    storage = f"sqlite:///{tmp_path}/v1.db"
+    study = optuna.create_study(study_name="v1", storage=storage, direction="maximize")
+    for number, old in enumerate(stored):
+        weights = tmp_path / f"trial_{number}.pt"
+        torch.save({key: torch.full(shape, 0.5) for key, shape in old["state_dict"].items()}, weights)
+        study.add_trial(optuna.trial.create_trial(value=0.9 + number / 100, user_attrs={
+            "space": old["space"], "arch": old["arch"], "arch_string": "", "recipe": {"epochs": 1}, "epochs": 1,
+            "total_params": old["total_params"], "weights": str(weights), "status": "complete"}))
+    board = run_nas("leaderboard", "--study", "v1", "--storage", storage, "--format", "json")
+    assert board.exit_code == 0, board.stderr
+    assert sorted(row["trial"] for row in json.loads(board.stdout)) == [0, 1, 2, 3]
+    for number, old in enumerate(stored):
+        out, weights = tmp_path / f"t{number}.py", tmp_path / f"t{number}.pt"
+        result = run_nas("export", number, "--study", "v1", "--storage", storage, "-o", out, "--weights", weights)
+        assert result.exit_code == 0, result.stdout
+        model = load_model(out)
+        model.load_state_dict(torch.load(weights, weights_only=True))  # strict: the first version's keys
+        assert sum(count_params(model)) == old["total_params"]
+
+
 def test_nas_runs_no_generated_code():
     """No eval or exec in nas/: descriptions become modules through constructors (user files are
     imported as files, by modelfile.import_file)."""
