@@ -3,7 +3,8 @@
 (a) conventional: torchvision's MNIST Dataset with per-image transforms (RandomAffine, ToTensor,
     Normalize) and a DataLoader, float32, `loss.item()` each step;
 (b) `nas.train.train` with the step called from Python: data resident on the device, batched
-    augmentation there, one host sync per epoch (bf16 and channels_last on CUDA);
+    augmentation there, one host sync per epoch, bf16 autocast where the device computes in bf16
+    natively (CUDA; CPUs with AVX512-BF16 or AMX), channels_last on CUDA;
 (c) on CUDA, the same with the whole train step captured as one CUDA graph (the default); on the
     CPU, with forward and loss compiled by torch.compile (the default for runs of 400,000 images
     or more), its cold first compile counted as a 20-epoch trial spreads it.
@@ -38,7 +39,7 @@ from record import median, record  # noqa: E402
 from nas import data  # noqa: E402
 from nas.data import MEAN, STD, data_dir, load_test, load_train_val, split_indices  # noqa: E402
 from nas.modelfile import load_model  # noqa: E402
-from nas.train import Recipe, measure, resolve_device, to_device, train  # noqa: E402
+from nas.train import Recipe, bf16_is_native, measure, resolve_device, to_device, train  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "models" / "seed_net.py"
 
@@ -137,7 +138,8 @@ def main() -> None:
     name = f"train-{'gpu' if device.type == 'cuda' else 'cpu'}"
     record(name, rows, notes=f"median of {args.epochs_timed} timed epochs each ((c): of the epochs after the "
                              "first, which compiles) (training steps only, "
-                             f"validation excluded); reference net 14,770 params; torch threads "
+                             f"validation excluded); reference net 14,770 params; (a) float32, (b) and (c) "
+                             f"{'bf16 autocast' if bf16_is_native(device) else 'float32'}; torch threads "
                              f"{torch.get_num_threads()}")
 
 

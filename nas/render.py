@@ -104,7 +104,7 @@ def train_summary(result) -> Text:
     text.append(f"{result.val_acc:.2%}", style="bold green")
     text.append(f" (best {result.best_val_acc:.2%})\n")
     text.append(f"Params: {result.total_params:,}   Epochs: {len(result.history)}   "
-                f"Seconds: {result.seconds:.1f}   Device: {result.device}"
+                f"Seconds: {result.seconds:.1f}   Device: {result.device}, {result.precision}"
                 + (" (train step as one CUDA graph)" if result.cuda_graph else "")
                 + (" (forward and backward compiled)" if result.compiled else ""))
     return text

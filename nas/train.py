@@ -5,15 +5,17 @@ The search runs every trial through `train()`, so it is built for speed and hone
 - augmentation (random rotation and translation) runs on the device, once per epoch on the
   whole shuffled training set: each image gets its own random transform every epoch;
 - loss and accuracy accumulate on the device: one host sync per epoch, not per step;
-- on CUDA, bf16 autocast and channels_last, and the whole train step (batch gather, forward,
-  backward, optimizer, learning rate, metrics) captured once as a CUDA graph and replayed;
-  on the CPU, float32 (bf16 autocast measured 5.5× slower there) and the same step called
-  directly. Otherwise one code path.
+- bf16 autocast on CUDA, and on CPUs with bf16 arithmetic (AVX512-BF16 or AMX: 2× float32 on
+  2 Zen 4 cores); float32 on other CPUs, which only emulate bf16 (5.5× slower);
+- on CUDA, channels_last, and the whole train step (batch gather, forward, backward, optimizer,
+  learning rate, metrics) captured once as a CUDA graph and replayed; on the CPU the same step
+  called directly. Otherwise one code path.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import json
 import math
@@ -36,7 +38,8 @@ from nas.rules import Rules
 from nas.validator import count_params, require
 
 # On the CPU, forward and backward compiled with torch.compile ran about 1.45× the eager speed
-# (first compile of a net 10-30 s, seconds from inductor's cache): worth it for a long training.
+# in float32, and 0.95-1.1× under bf16 autocast, its cold compile of 10-30 s amortized over 20
+# epochs (benchmarks/results/train-cpu.md; seconds from inductor's cache): used for long runs.
 COMPILE_MIN_IMAGES = 400_000  # images trained in all (epochs × images), at and above which the CPU compiles
 # No gradients at evaluation: on a GPU, big batches mean few launches; on the CPU, 500 keeps
 # activations in cache (measured: 10,000 images in 2.4 s at 500, 4.0 s at 2,000, 2 cores).
@@ -63,6 +66,7 @@ class TrainResult:
     recipe: Recipe = field(default_factory=Recipe)
     cuda_graph: bool = False  # whether the train step ran as a captured CUDA graph
     compiled: bool = False  # whether forward and backward ran under torch.compile
+    precision: str = "float32"  # "bf16" where forward and backward ran under bf16 autocast
 
     @property
     def val_acc(self) -> float | None:
@@ -77,7 +81,8 @@ class TrainResult:
         return {"val_acc": last.val_acc, "best_val_acc": self.best_val_acc, "val_loss": last.val_loss,
                 "train_acc": last.train_acc, "epochs": len(self.history), "seconds": self.seconds,
                 "total_params": self.total_params, "device": self.device,
-                "recipe": asdict(self.recipe), "cuda_graph": self.cuda_graph, "compiled": self.compiled, "history": [asdict(e) for e in self.history]}
+                "recipe": asdict(self.recipe), "cuda_graph": self.cuda_graph, "compiled": self.compiled,
+                "precision": self.precision, "history": [asdict(e) for e in self.history]}
 
 
 class TrainingDiverged(NasError):
@@ -137,9 +142,21 @@ def augment(x: torch.Tensor, recipe: Recipe = Recipe()) -> torch.Tensor:
     return F.grid_sample(x, grid, align_corners=False)  # zero padding: the digit's background
 
 
+def bf16_is_native(device: torch.device) -> bool:
+    """Whether `device` computes in bf16 natively, so that the trainer uses bf16 autocast there."""
+    return device.type == "cuda" or (device.type == "cpu" and _cpu_has_bf16())
+
+
+@functools.cache
+def _cpu_has_bf16() -> bool:
+    # private probes, absent from some builds: then float32
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported",
+                                                                       "_is_amx_tile_supported"))
+
+
 def _autocast(device: torch.device):
     # No cast cache: a captured graph must recast the weights it updates on every replay
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda", cache_enabled=False)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16_is_native(device), cache_enabled=False)
 
 
 @torch.no_grad()
@@ -385,7 +402,8 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
                        "a model must create all its weights in its constructor")
     return TrainResult(history=history, total_params=report.total_params, device=str(device),
                        seconds=time.perf_counter() - start, recipe=recipe, cuda_graph=run_step.captured,
-                       compiled=logits_and_loss.compiled is not None)
+                       compiled=logits_and_loss.compiled is not None,
+                       precision="bf16" if bf16_is_native(device) else "float32")
 
 
 def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,
