@@ -45,10 +45,10 @@ def test_auto_is_multi_on_the_cpu_and_full_on_a_gpu_or_for_pareto():
         resolve_fidelity(SearchSettings(fidelity="multi", objective=Objective.PARETO), on_gpu=False)
 
 
-def test_the_default_cpu_plan_trains_six_candidates_in_full():
+def test_the_default_cpu_plan_trains_four_candidates_in_full():
     ladder = rungs(Fidelity.MULTI, 20, 50_000)
     assert ladder[-1] == Rung(20, 50_000) and all(r.cost < ladder[-1].cost for r in ladder[:-1])
-    assert [s.trainings for s in plan(50, ladder)] == [50, 12, 6]
+    assert [s.trainings for s in plan(50, ladder)] == [50, 12, 4]
     assert rungs(Fidelity.FULL, 20, 50_000) == [Rung(20, 50_000)]
     # a rung no cheaper than full training is left out: a small run has full training alone
     assert rungs(Fidelity.MULTI, 1, 3_000) == [Rung(1, 3_000)]
@@ -80,14 +80,13 @@ def test_full_training_waits_for_the_last_candidate_and_then_takes_the_best_shar
     pick from all of the rung below, not from its first few results."""
     trials = [_result(n, 0.9) for n in range(8)] + [_result(8 + n, 0.95 + n / 100, rung=1, candidate=n)
                                                     for n in range(6)]
-    assert due_promotion(trials, 3, final=False) is None  # 6 at rung 1: some are due, but candidates still come
-    share, promoted = 6 // promote_one_in(1), []
-    for _ in range(share):
-        below, rung = due_promotion(trials, 3, final=True)
-        promoted.append((below.number, rung))
-        trials.append(_result(20 + len(promoted), 0.99, rung=2, candidate=below.user_attrs["candidate"]))
-    assert promoted == [(13 - i, 2) for i in range(share)]  # the best of rung 1, best first
-    assert due_promotion(trials, 3, final=True) is None  # the share is spent
+    assert due_promotion(trials, 3, final=False) is None  # 6 at rung 1: 2 are due, but candidates still come
+    firsts = [due_promotion(trials, 3, final=True)]
+    trials.append(_result(20, 0.99, rung=2, candidate=firsts[0][0].user_attrs["candidate"]))
+    firsts.append(due_promotion(trials, 3, final=True))
+    assert [(below.number, rung) for below, rung in firsts] == [(13, 2), (12, 2)]  # the best two of rung 1
+    trials.append(_result(21, 0.99, rung=2, candidate=4))
+    assert due_promotion(trials, 3, final=True) is None  # 6 // 3: the share is spent
     # with a single cheap rung, the one below full training waits too
     assert due_promotion([_result(n, 0.9) for n in range(8)], 2, final=False) is None
 
