@@ -39,7 +39,7 @@ from record import median, record  # noqa: E402
 from nas import data  # noqa: E402
 from nas.data import MEAN, STD, data_dir, load_test, load_train_val, split_indices  # noqa: E402
 from nas.modelfile import load_model  # noqa: E402
-from nas.train import Recipe, bf16_is_native, measure, resolve_device, to_device, train  # noqa: E402
+from nas.train import Recipe, measure, precision, resolve_device, to_device, train  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "models" / "seed_net.py"
 
@@ -139,7 +139,7 @@ def main() -> None:
     record(name, rows, notes=f"median of {args.epochs_timed} timed epochs each ((c): of the epochs after the "
                              "first, which compiles) (training steps only, "
                              f"validation excluded); reference net 14,770 params; (a) float32, (b) and (c) "
-                             f"{'bf16 autocast' if bf16_is_native(device) else 'float32'}; torch threads "
+                             f"{precision(device)}; torch threads "
                              f"{torch.get_num_threads()}")
 
 

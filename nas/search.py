@@ -30,13 +30,15 @@ from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
 from nas.storage import beating, check_study_name, open_study
-from nas.train import (EpochStats, build_seeded, TrainingDiverged, bf16_is_native, resolve_device, save_run, train,
+from nas.train import (EpochStats, build_seeded, TrainingDiverged, precision, resolve_device, save_run, train,
                        writable_dir)
 
-# The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores
-# (benchmarks/results/train-cpu.md), eager, under bf16 autocast where the CPU has bf16
-# arithmetic and in float32 where not: a typical default-space candidate, for cost estimates.
-CPU_EPOCH_SECONDS = {True: 17.81, False: 23.41}  # by bf16_is_native
+# The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores,
+# eager, by the trainer's precision: a typical default-space candidate, for cost estimates.
+# Measured by benchmarks/bench_train.py on 2026-11-24: float32 in the record before bf16 (git
+# history), bf16 in an unrecorded run (the recorded one gave 14.39 s eager and 17.60 s compiled:
+# this VM is noisy).
+CPU_EPOCH_SECONDS = {"bf16": 17.81, "float32": 23.41}
 CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 50_000, 2
 CPU_VAL_SECONDS = 2.4  # validating on the 10,000 images once (nas/train.py, EVAL_BATCH), 2 cores
 CHECK_SECONDS = 3.0  # the validator's checks of a candidate before it trains, about
@@ -62,10 +64,11 @@ class CostEstimate:
     stages: list[Stage]  # the trainings planned at each rung (one stage at full fidelity)
 
 
-def cpu_cost(settings: SearchSettings, cores: int, bf16: bool) -> CostEstimate:
-    """The estimate for `settings` on `cores` CPU cores (training threads), with or without bf16."""
+def cpu_cost(settings: SearchSettings, cores: int, dtype: str) -> CostEstimate:
+    """The estimate for `settings` on `cores` CPU cores (training threads) training in `dtype`
+    ("bf16" or "float32", as nas.train.precision names it)."""
     slower = CPU_EPOCH_CORES / max(1, cores)
-    per_image = CPU_EPOCH_SECONDS[bf16] / CPU_EPOCH_IMAGES * slower
+    per_image = CPU_EPOCH_SECONDS[dtype] / CPU_EPOCH_IMAGES * slower
     per_val = CPU_VAL_SECONDS * (settings.val_subset or VAL_SIZE) / VAL_SIZE * slower
     stages = plan(settings.trials, search_rungs(settings, on_gpu=False))
     seconds = sum(s.trainings * (s.rung.cost * per_image + s.rung.epochs * per_val + CHECK_SECONDS) for s in stages)
@@ -244,7 +247,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
-    cost = cpu_cost(settings, torch.get_num_threads(), bf16_is_native(device)) if device.type == "cpu" else None
+    cost = cpu_cost(settings, torch.get_num_threads(), precision(device)) if device.type == "cpu" else None
     stages = plan(settings.trials, search_rungs(settings, on_gpu=device.type == "cuda"))
     observer.started(settings, study, stages, cost)
     start = time.monotonic()

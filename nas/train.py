@@ -38,7 +38,7 @@ from nas.rules import Rules
 from nas.validator import count_params, require
 
 # On the CPU, forward and backward compiled with torch.compile ran about 1.45× the eager speed
-# in float32, and 0.95-1.1× under bf16 autocast, its cold compile of 10-30 s amortized over 20
+# in float32, and 0.8-1.1× under bf16 autocast (3 runs of bench_train.py), its cold compile of 10-30 s amortized over 20
 # epochs (benchmarks/results/train-cpu.md; seconds from inductor's cache): used for long runs.
 COMPILE_MIN_IMAGES = 400_000  # images trained in all (epochs × images), at and above which the CPU compiles
 # No gradients at evaluation: on a GPU, big batches mean few launches; on the CPU, 500 keeps
@@ -142,9 +142,9 @@ def augment(x: torch.Tensor, recipe: Recipe = Recipe()) -> torch.Tensor:
     return F.grid_sample(x, grid, align_corners=False)  # zero padding: the digit's background
 
 
-def bf16_is_native(device: torch.device) -> bool:
-    """Whether `device` computes in bf16 natively, so that the trainer uses bf16 autocast there."""
-    return device.type == "cuda" or (device.type == "cpu" and _cpu_has_bf16())
+def precision(device: torch.device) -> str:
+    """"bf16" where `device` computes in bf16 natively (the trainer autocasts there), else "float32"."""
+    return "bf16" if device.type == "cuda" or (device.type == "cpu" and _cpu_has_bf16()) else "float32"
 
 
 @functools.cache
@@ -156,7 +156,8 @@ def _cpu_has_bf16() -> bool:
 
 def _autocast(device: torch.device):
     # No cast cache: a captured graph must recast the weights it updates on every replay
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16_is_native(device), cache_enabled=False)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision(device) == "bf16",
+                          cache_enabled=False)
 
 
 @torch.no_grad()
@@ -403,7 +404,7 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     return TrainResult(history=history, total_params=report.total_params, device=str(device),
                        seconds=time.perf_counter() - start, recipe=recipe, cuda_graph=run_step.captured,
                        compiled=logits_and_loss.compiled is not None,
-                       precision="bf16" if bf16_is_native(device) else "float32")
+                       precision=precision(device))
 
 
 def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,

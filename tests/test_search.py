@@ -195,16 +195,16 @@ def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mn
 
 
 def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
-    note = cost_note(cpu_cost(SearchSettings(), cores=2, bf16=False))  # the defaults on a CPU: multi-fidelity
+    note = cost_note(cpu_cost(SearchSettings(), cores=2, dtype="float32"))  # the defaults on a CPU: multi-fidelity
     assert note.startswith("Multi-fidelity search (--fidelity full trains every candidate fully; a candidate "
                            "goes up a rung only if fast enough to train in full in 12 min): on the CPU")
     assert "about 57 min: 50 candidates × 2 epochs × 8,000 images, the best 12 × 4 epochs × 20,000, the best " \
            "4 × 20 epochs × 50,000, at ~23.4 s per epoch" in note
-    assert "about 47 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), cores=2, bf16=True))  # 17.8 s
-    note = cost_note(cpu_cost(SearchSettings(fidelity="full"), cores=2, bf16=False))
+    assert "about 47 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), cores=2, dtype="bf16"))  # 17.8 s
+    note = cost_note(cpu_cost(SearchSettings(fidelity="full"), cores=2, dtype="float32"))
     assert "about 7.2 h: 50 trials × 20 epochs × 50,000 images" in note
     assert all(option in note for option in ("--trials", "--epochs", "--subset"))
-    assert "--subset" not in cost_note(cpu_cost(SearchSettings(trials=1, epochs=1, subset=500), cores=2, bf16=True))
+    assert "--subset" not in cost_note(cpu_cost(SearchSettings(trials=1, epochs=1, subset=500), cores=2, dtype="bf16"))
 
 
 def test_ctrl_c_keeps_finished_trials_and_prints_the_leaderboard(mnist_dir, tmp_path):
