@@ -1,24 +1,26 @@
 """Does the cheap fidelity rank candidates as full training does? Rank agreement of the rungs.
 
 Samples --trials candidates from the space and trains each at every rung of the CPU default
-(nas/config.py RUNGS: a complete short training on the first N images) and in full (20 epochs
-on the 50,000-image split), seed 0; then in full again with seed 1, which measures the noise:
-how much the full ranking moves with the seed alone. Each rung's training is a search at that
-fidelity over the same candidates (Optuna's enqueue_trial, in the same order). Reported per
-rung against full training: Spearman's rank correlation, the overlap of the top 3, and whether
-the best full candidate survives the rung's cut (is in its best 1/PROMOTE_ONE_IN[k]; the noise row
-with the last rung's cut).
+(nas/config.py RUNGS: a complete short training on the first N images). The candidates the search
+could send to full training on this device (on a CPU: fast enough, nas.fidelity.min_promotion_speed;
+the first --full of them) are then trained in full (20 epochs on the 50,000-image split), seed 0,
+and again with seed 1, which measures the noise: how much the full ranking moves with the seed
+alone. Each fidelity is a search over the same candidates (Optuna's enqueue_trial, in the same
+order). Reported per rung against full training: Spearman's rank correlation, the overlap of the
+top 3, and whether the best full candidate survives the rung's cut (is in its best
+1/PROMOTE_ONE_IN[k]; the noise row with the last rung's cut).
 
-    python benchmarks/bench_fidelity.py [--trials 12] [--device auto] [--noise-seeds 1]
+Hours on a CPU, so it resumes: the storage stays in --work, and a rerun trains only what is
+missing (delete --work to start afresh).
+
+    python benchmarks/bench_fidelity.py [--trials 16] [--full 12] [--device auto] [--noise-seeds 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -27,50 +29,67 @@ from record import record  # noqa: E402
 
 import optuna  # noqa: E402
 
-from nas.config import RUNGS  # noqa: E402
-from nas.fidelity import promote_one_in  # noqa: E402
-from nas.search import SearchSettings, run_search  # noqa: E402
+from nas.config import RUNGS, Fidelity, SearchSettings  # noqa: E402
+from nas.data import TRAIN_IMAGES  # noqa: E402
+from nas.fidelity import images_per_second, min_promotion_speed, promote_one_in, rungs  # noqa: E402
+from nas.search import run_search  # noqa: E402
 from nas.storage import open_study  # noqa: E402
 from nas.train import resolve_device  # noqa: E402
 
 
+def key(params: dict) -> str:
+    return repr(sorted(params.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--trials", type=int, default=16, help="candidates trained at the rungs")
+    parser.add_argument("--full", type=int, default=12, help="of them, at most this many trained in full")
     parser.add_argument("--epochs", type=int, default=20, help="full training's epochs")
     parser.add_argument("--space", default="default")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--noise-seeds", type=int, default=1, help="full trainings with seeds 1..N, for the noise")
+    parser.add_argument("--work", default="results/bench-fidelity", help="storage and weights; kept to resume")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    work = Path(tempfile.mkdtemp(prefix="nas-bench-fidelity-"))
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{work / 'fidelity.db'}"
 
-    def accuracies(label: str, epochs: int, images: int | None, seed: int = 0,
-                   candidates: list[dict] | None = None) -> dict[str, float]:
-        """Validation accuracy of each candidate trained at this fidelity, by its parameters."""
-        settings = SearchSettings(space=args.space, trials=args.trials, epochs=epochs, subset=images,
-                                  device=args.device, storage=storage, study=label, pruner="none",
-                                  fidelity="full", seed=seed, results_dir=str(work))
-        if candidates is not None:
-            study = open_study(storage, label, optuna.samplers.RandomSampler(), optuna.pruners.NopPruner())
-            for params in candidates:
+    def trained(label: str, epochs: int, images: int | None, seed: int = 0,
+                candidates: list[dict] | None = None) -> dict[str, optuna.trial.FrozenTrial]:
+        """Each candidate's trial at this fidelity, by its parameters; trains only those missing
+        (all of `candidates`, or new samples up to --trials when None)."""
+        study = open_study(storage, label, optuna.samplers.RandomSampler(), optuna.pruners.NopPruner())
+        done = {key(t.params) for t in complete_trials(storage, label)}
+        waiting = {key(t.params) for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))}
+        missing = args.trials - len(done) if candidates is None else sum(key(c) not in done for c in candidates)
+        for params in candidates or []:
+            if key(params) not in done | waiting:
                 study.enqueue_trial(params)
-        run_search(settings)
-        return {repr(sorted(t.params.items())): t.value for t in complete_trials(storage, label)}
+        if missing > 0:
+            run_search(SearchSettings(space=args.space, trials=missing, epochs=epochs, subset=images,
+                                      device=args.device, storage=storage, study=label, pruner="none",
+                                      fidelity="full", seed=seed, results_dir=str(work)))
+        return {key(t.params): t for t in complete_trials(storage, label)}
 
-    cheapest_epochs, cheapest_images = RUNGS[0]
-    cheap = {RUNGS[0]: accuracies("rung-0", cheapest_epochs, cheapest_images)}
-    candidates = [t.params for t in complete_trials(storage, "rung-0")]
-    for k, (epochs, images) in enumerate(RUNGS[1:], 1):
-        cheap[(epochs, images)] = accuracies(f"rung-{k}", epochs, images, candidates=candidates)
-    runs = {"full": accuracies("full", args.epochs, None, candidates=candidates)}
+    cheap = {}
+    for k, (epochs, images) in enumerate(RUNGS):
+        cheap[(epochs, images)] = trained(f"rung-{k}", epochs, images,
+                                          candidates=None if k == 0 else candidates)
+        if k == 0:
+            candidates = [t.params for t in cheap[(epochs, images)].values()]
+    # the candidates the search could train in full here: fast enough at the last rung
+    min_speed = min_promotion_speed(rungs(Fidelity.MULTI, args.epochs, TRAIN_IMAGES), device.type == "cpu")
+    last = cheap[RUNGS[-1]]
+    promotable = [c for c in candidates if key(c) in last
+                  and (min_speed is None or (images_per_second(last[key(c)]) or 0) >= min_speed)][:args.full]
+    runs = {"full": trained("full", args.epochs, None, candidates=promotable)}
     for seed in range(1, args.noise_seeds + 1):
-        runs[f"full, seed {seed} (the noise)"] = accuracies(f"full-seed-{seed}", args.epochs, None, seed, candidates)
-    shutil.rmtree(work)  # weights and the storage: only the figures are kept
-    runs |= {f"{e} epochs × {n:,} images": values for (e, n), values in cheap.items()}
-    keys = [k for k in runs["full"] if all(k in values for values in runs.values())]  # trained in every run
-    full = [runs["full"][k] for k in keys]
+        runs[f"full, seed {seed} (the noise)"] = trained(f"full-seed-{seed}", args.epochs, None, seed, promotable)
+    runs |= {f"{e} epochs × {n:,} images": trials for (e, n), trials in cheap.items()}
+    keys = [k for k in runs["full"] if all(k in trials for trials in runs.values())]  # trained in every run
+    full = [runs["full"][k].value for k in keys]
 
     def compare(label: str, values: list[float], rung: int) -> dict:
         cut = max(1, math.floor(len(values) / promote_one_in(rung)))
@@ -83,12 +102,18 @@ def main() -> None:
                 "val acc range": f"{min(values):.2%} to {max(values):.2%}"}
 
     labels = sorted((label for label in runs if label != "full"), key=lambda label: "noise" in label)
-    rows = [compare(label, [runs[label][k] for k in keys], rung=min(i, len(RUNGS) - 1))
+    rows = [compare(label, [runs[label][k].value for k in keys], rung=min(i, len(RUNGS) - 1))
             for i, label in enumerate(labels)]
+    by_full = sorted(keys, key=lambda k: -runs["full"][k].value)
+    detail = "; ".join(f"{runs['full'][k].user_attrs['arch_string']} ({runs['full'][k].user_attrs['total_params']:,} "
+                       f"params): " + ", ".join(f"{runs[label][k].value:.2%}" for label in ["full"] + labels)
+                       for k in by_full)
     record(f"fidelity-{'gpu' if device.type == 'cuda' else 'cpu'}", rows,
-           notes=f"space {args.space}, {len(keys)} candidates trained in every run (of {args.trials}); "
-                 f"full = {args.epochs} epochs × 50,000 images, seed 0 "
-                 f"(val acc {min(full):.2%} to {max(full):.2%}); every training a complete one-cycle schedule")
+           notes=f"space {args.space}, {len(candidates)} candidates at the rungs, {len(keys)} of them trained in "
+                 f"every run (the first {args.full} the search could send to full training here); full = "
+                 f"{args.epochs} epochs × {TRAIN_IMAGES:,} images, seed 0 (val acc {min(full):.2%} to "
+                 f"{max(full):.2%}); every training a complete one-cycle schedule. Each candidate, best full "
+                 f"first, as full, then {', '.join(labels)}: {detail}")
 
 
 if __name__ == "__main__":

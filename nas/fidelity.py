@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from nas.config import PROMOTE_ONE_IN, RUNGS, Fidelity, Objective, SearchSettings
+from nas.config import CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective, SearchSettings
 from nas.errors import NasError
 
 
@@ -60,6 +60,12 @@ def rungs(fidelity: Fidelity, epochs: int, train_images: int) -> list[Rung]:
         return [full]
     cheap = [Rung(min(e, epochs), min(n, train_images)) for e, n in RUNGS]
     return [r for r in cheap if r.cost < full.cost] + [full]
+
+
+def min_promotion_speed(ladder: list[Rung], on_cpu: bool) -> float | None:
+    """Images per second below which a candidate does not go up (None: no limit). On a CPU,
+    candidates differ up to 4× in speed, and one too slow would take most of the search in full."""
+    return ladder[-1].cost / CPU_FULL_TRAINING_SECONDS if on_cpu and len(ladder) > 1 else None
 
 
 def plan(trials: int, ladder: list[Rung]) -> list[Stage]:

@@ -22,10 +22,11 @@ import optuna
 import torch
 
 from nas.arch import arch_string, build, normalized
-from nas.config import CPU_FULL_TRAINING_SECONDS, Fidelity, Objective, Pruner, Recipe, Sampler, SearchSettings
+from nas.config import Fidelity, Objective, Pruner, Recipe, Sampler, SearchSettings
 from nas.data import TRAIN_IMAGES, VAL_SIZE, load_train_val
 from nas.errors import NasError, first_line
-from nas.fidelity import Rung, Stage, candidate_of, due_promotion, plan, resolve_fidelity, rung_of, rungs
+from nas.fidelity import (Rung, Stage, candidate_of, due_promotion, min_promotion_speed, plan, resolve_fidelity,
+                          rung_of, rungs)
 from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
@@ -341,7 +342,7 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     ladder = rungs(settings.fidelity, settings.epochs, len(train_data))
-    min_speed = ladder[-1].cost / CPU_FULL_TRAINING_SECONDS if device.type == "cpu" and len(ladder) > 1 else None
+    min_speed = min_promotion_speed(ladder, device.type == "cpu")
     while (trial := _next_trial(study, budget, len(ladder), min_speed)) is not None:
         # samplers draw lazily, at the space's first suggest: a sampler set now draws this trial
         study.sampler = _sampler(replace(settings, seed=trial_sampler_seed(settings.seed, trial.number)))
