@@ -13,7 +13,7 @@ top 3, and whether the best full candidate survives the rung's cut (is in its be
 Hours on a CPU, so it resumes: the storage stays in --work, and a rerun trains only what is
 missing (delete --work to start afresh).
 
-    python benchmarks/bench_fidelity.py [--trials 16] [--full 12] [--device auto] [--noise-seeds 1]
+    python benchmarks/bench_fidelity.py [--trials 20] [--full 12] [--device auto] [--noise-seeds 1]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def key(params: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=16, help="candidates trained at the rungs")
+    parser.add_argument("--trials", type=int, default=20, help="candidates trained at the rungs")
     parser.add_argument("--full", type=int, default=12, help="of them, at most this many trained in full")
     parser.add_argument("--epochs", type=int, default=20, help="full training's epochs")
     parser.add_argument("--space", default="default")
