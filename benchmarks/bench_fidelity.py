@@ -8,12 +8,14 @@ and again with seed 1, which measures the noise: how much the full ranking moves
 alone. Each fidelity is a search over the same candidates (Optuna's enqueue_trial, in the same
 order). Reported per rung against full training: Spearman's rank correlation, the overlap of the
 top 3, and whether the best full candidate survives the rung's cut (is in its best
-1/PROMOTE_ONE_IN[k]; the noise row with the last rung's cut).
+1/PROMOTE_ONE_IN[k]; the noise row with the last rung's cut). --also adds other cheap fidelities
+to the comparison, trained on the candidates trained in full (cut as the first rung).
 
 Hours on a CPU, so it resumes: the storage stays in --work, and a rerun trains only what is
 missing (delete --work to start afresh).
 
     python benchmarks/bench_fidelity.py [--trials 20] [--full 12] [--device auto] [--noise-seeds 1]
+        [--also 2x20000 ...]
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ def key(params: dict) -> str:
     return repr(sorted(params.items()))
 
 
+def fidelity(text: str) -> tuple[int, int]:
+    epochs, images = text.split("x")
+    return int(epochs), int(images)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20, help="candidates trained at the rungs")
@@ -49,6 +56,8 @@ def main() -> None:
     parser.add_argument("--space", default="default")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--noise-seeds", type=int, default=1, help="full trainings with seeds 1..N, for the noise")
+    parser.add_argument("--also", type=fidelity, nargs="*", default=[], metavar="EPOCHSxIMAGES",
+                        help="other cheap fidelities to compare with the rungs, e.g. 2x20000")
     parser.add_argument("--work", default="results/bench-fidelity", help="storage and weights; kept to resume")
     args = parser.parse_args()
     device = resolve_device(args.device)
@@ -73,17 +82,18 @@ def main() -> None:
                                       fidelity="full", seed=seed, results_dir=str(work)))
         return {key(t.params): t for t in complete_trials(storage, label)}
 
-    cheap = {}
-    for k, (epochs, images) in enumerate(RUNGS):
-        cheap[(epochs, images)] = trained(f"rung-{k}", epochs, images,
-                                          candidates=None if k == 0 else candidates)
-        if k == 0:
-            candidates = [t.params for t in cheap[(epochs, images)].values()]
+    # studies are named by fidelity, so that a rerun with other rungs reuses what it shares
+    cheap = {RUNGS[0]: trained(f"{RUNGS[0][0]}x{RUNGS[0][1]}", *RUNGS[0])}
+    candidates = [t.params for t in cheap[RUNGS[0]].values()]
+    for epochs, images in RUNGS[1:]:
+        cheap[(epochs, images)] = trained(f"{epochs}x{images}", epochs, images, candidates=candidates)
     # the candidates the search could train in full here: fast enough at the last rung
     min_speed = min_promotion_speed(rungs(Fidelity.MULTI, args.epochs, TRAIN_IMAGES), device.type == "cpu")
     last = cheap[RUNGS[-1]]
     promotable = [c for c in candidates if key(c) in last
                   and (min_speed is None or (images_per_second(last[key(c)]) or 0) >= min_speed)][:args.full]
+    for epochs, images in args.also:
+        cheap[(epochs, images)] = trained(f"{epochs}x{images}", epochs, images, candidates=promotable)
     runs = {"full": trained("full", args.epochs, None, candidates=promotable)}
     for seed in range(1, args.noise_seeds + 1):
         runs[f"full, seed {seed} (the noise)"] = trained(f"full-seed-{seed}", args.epochs, None, seed, promotable)
@@ -102,8 +112,10 @@ def main() -> None:
                 "val acc range": f"{min(values):.2%} to {max(values):.2%}"}
 
     labels = sorted((label for label in runs if label != "full"), key=lambda label: "noise" in label)
-    rows = [compare(label, [runs[label][k].value for k in keys], rung=min(i, len(RUNGS) - 1))
-            for i, label in enumerate(labels)]
+    # each row cut as its rung cuts; a fidelity given with --also as the first rung does
+    rung_of_label = {f"{e} epochs × {n:,} images": RUNGS.index((e, n)) if (e, n) in RUNGS else 0 for e, n in cheap}
+    rows = [compare(label, [runs[label][k].value for k in keys], rung_of_label.get(label, len(RUNGS) - 1))
+            for label in labels]
     by_full = sorted(keys, key=lambda k: -runs["full"][k].value)
     detail = "; ".join(f"{runs['full'][k].user_attrs['arch_string']} ({runs['full'][k].user_attrs['total_params']:,} "
                        f"params): " + ", ".join(f"{runs[label][k].value:.2%}" for label in ["full"] + labels)
