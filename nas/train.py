@@ -162,7 +162,9 @@ def _autocast(device: torch.device):
 
 @torch.no_grad()
 def measure(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
-    """(mean loss, accuracy) of `model` on device-resident images in [0, 1]."""
+    """(mean loss, accuracy) of `model` on device-resident images in [0, 1], in float32: the
+    figures are those of the weights as exported and used, not of the trainer's bf16 autocast
+    (near a decision boundary the two can differ by an image)."""
     model.eval()
     device = images.device
     batch_size = EVAL_BATCH.get(device.type, EVAL_BATCH["cpu"])
@@ -171,8 +173,7 @@ def measure(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tup
     for start in range(0, len(labels), batch_size):
         x = normalize(images[start:start + batch_size])
         y = labels[start:start + batch_size]
-        with _autocast(device):
-            logits = model(x.contiguous(memory_format=_memory_format(device))).float()
+        logits = model(x.contiguous(memory_format=_memory_format(device)))
         loss_sum += F.cross_entropy(logits, y, reduction="sum")
         correct += (logits.argmax(1) == y).sum()
     loss, right = torch.stack([loss_sum, correct.float()]).tolist()  # one host sync
