@@ -112,9 +112,9 @@ def main() -> None:
                 "val acc range": f"{min(values):.2%} to {max(values):.2%}"}
 
     labels = sorted((label for label in runs if label != "full"), key=lambda label: "noise" in label)
-    # each row cut as its rung cuts; a fidelity given with --also as the first rung does
-    rung_of_label = {f"{e} epochs × {n:,} images": RUNGS.index((e, n)) if (e, n) in RUNGS else 0 for e, n in cheap}
-    rows = [compare(label, [runs[label][k].value for k in keys], rung_of_label.get(label, len(RUNGS) - 1))
+    # each row cut as its rung cuts: an --also fidelity as the first rung, the noise as the last
+    cut_rung = {f"{e} epochs × {n:,} images": RUNGS.index((e, n)) if (e, n) in RUNGS else 0 for e, n in cheap}
+    rows = [compare(label, [runs[label][k].value for k in keys], cut_rung.get(label, len(RUNGS) - 1))
             for label in labels]
     by_full = sorted(keys, key=lambda k: -runs["full"][k].value)
     detail = "; ".join(f"{runs['full'][k].user_attrs['arch_string']} ({runs['full'][k].user_attrs['total_params']:,} "

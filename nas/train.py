@@ -38,8 +38,9 @@ from nas.rules import Rules
 from nas.validator import count_params, require
 
 # On the CPU, forward and backward compiled with torch.compile ran about 1.45× the eager speed
-# in float32, and 0.8-1.1× under bf16 autocast (3 runs of bench_train.py), its cold compile of 10-30 s amortized over 20
-# epochs (benchmarks/results/train-cpu.md; seconds from inductor's cache): used for long runs.
+# in float32, and 0.8-1.1× under bf16 autocast (3 runs of bench_train.py), its cold compile of
+# 10-30 s amortized over 20 epochs (benchmarks/results/train-cpu.md; seconds from inductor's
+# cache): used for long runs.
 COMPILE_MIN_IMAGES = 400_000  # images trained in all (epochs × images), at and above which the CPU compiles
 # No gradients at evaluation: on a GPU, big batches mean few launches; on the CPU, 500 keeps
 # activations in cache (measured: 10,000 images in 2.4 s at 500, 4.0 s at 2,000, 2 cores).
