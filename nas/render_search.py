@@ -57,7 +57,7 @@ def duration(seconds: float) -> str:
 
 def plan_text(stages: list[Stage]) -> str:
     """E.g. "50 trials × 20 epochs × 50,000 images", or the rungs: "50 candidates × 2 epochs ×
-    8,000 images, the best 12 × 4 epochs × 20,000, the best 3 × 20 epochs × 50,000"."""
+    8,000 images, the best 25 × 4 epochs × 20,000, the best 4 × 20 epochs × 50,000"."""
     if len(stages) == 1:
         s = stages[0]
         return f"{plural(s.trainings, 'trial')} × {plural(s.rung.epochs, 'epoch')} × {s.rung.images:,} images"

@@ -464,13 +464,12 @@ def _check_and_train(trial, space, settings, device, train_data, val_data, ladde
 
     observer.trial_started(trial.number, arch_str, report.total_params, rung)
     history: list[float] = []
+    epoch_train_seconds: list[float] = []
     trial_start = time.monotonic()
-    train_seconds = 0.0
 
     def on_epoch(stats: EpochStats) -> None:
-        nonlocal train_seconds
         history.append(stats.val_acc)
-        train_seconds += stats.train_seconds
+        epoch_train_seconds.append(round(stats.train_seconds, 3))
         observer.epoch_done(trial.number, stats)
         if settings.objective == Objective.ACCURACY:  # intermediate values and pruning: single objective only
             trial.report(stats.val_acc, stats.epoch)  # the one storage write per epoch
@@ -486,7 +485,8 @@ def _check_and_train(trial, space, settings, device, train_data, val_data, ladde
     finally:  # once, however training ends, and before the tell: workers share the storage's lock
         for key, value in {"val_acc_history": history, "epochs": len(history),
                            "seconds": round(time.monotonic() - trial_start, 3),
-                           "train_seconds": round(train_seconds, 3)}.items():
+                           "train_seconds": round(sum(epoch_train_seconds), 3),
+                           "epoch_train_seconds": epoch_train_seconds}.items():
             trial.set_user_attr(key, value)
     out = Path(settings.results_dir) / settings.study / f"trial_{trial.number}"
     save_run(out, model, result, extra={"trial": trial.number, "arch": arch})

@@ -26,10 +26,11 @@ def _board(db: str, study: str) -> list[dict]:
 
 
 def _result(number: int, acc: float, rung: int = 0, candidate: int | None = None,
-            state=optuna.trial.TrialState.COMPLETE, train_seconds: float = 4.0) -> optuna.trial.FrozenTrial:
+            state=optuna.trial.TrialState.COMPLETE, train_seconds: float = 4.0,
+            **more_attrs) -> optuna.trial.FrozenTrial:
     """A finished trial as the storage returns it (Optuna's own constructor, no stand-in)."""
     attrs = {"rung": rung, "candidate": number if candidate is None else candidate, "total_params": 10_000,
-             "images": 8_000, "epochs": 2, "train_seconds": train_seconds}
+             "images": 8_000, "epochs": 2, "train_seconds": train_seconds, **more_attrs}
     trial = optuna.trial.create_trial(state=state, value=acc if state == optuna.trial.TrialState.COMPLETE else None,
                                       user_attrs=attrs)
     trial.number = number
@@ -48,54 +49,61 @@ def test_auto_is_multi_on_the_cpu_and_full_on_a_gpu_or_for_pareto():
 def test_the_default_cpu_plan_trains_four_candidates_in_full():
     ladder = rungs(Fidelity.MULTI, 20, 50_000)
     assert ladder[-1] == Rung(20, 50_000) and all(r.cost < ladder[-1].cost for r in ladder[:-1])
-    assert [s.trainings for s in plan(50, ladder)] == [50, 12, 4]
+    assert [s.trainings for s in plan(50, ladder)] == [50, 25, 4]
     assert rungs(Fidelity.FULL, 20, 50_000) == [Rung(20, 50_000)]
     # a rung no cheaper than full training is left out: a small run has full training alone
     assert rungs(Fidelity.MULTI, 1, 3_000) == [Rung(1, 3_000)]
 
 
 def test_promotions_take_the_best_share_of_each_rung_once():
-    trials = [_result(n, acc) for n, acc in enumerate([0.90, 0.95, 0.80])]
-    assert due_promotion(trials, 3, final=False) is None  # 3 results: a quarter of them is none yet
-    trials.append(_result(3, 0.85))
+    trials = [_result(0, 0.90)]
+    assert due_promotion(trials, 3, final=False) is None  # 1 result: half of it is none yet
+    trials.append(_result(1, 0.95))
     below, rung = due_promotion(trials, 3, final=False)
-    assert (below.number, rung) == (1, 1)  # the best of four goes up
-    trials.append(_result(4, 0.96, rung=1, candidate=1, state=optuna.trial.TrialState.RUNNING))
+    assert (below.number, rung) == (1, 1)  # the better of two goes up
+    trials.append(_result(2, 0.96, rung=1, candidate=1, state=optuna.trial.TrialState.RUNNING))
     assert due_promotion(trials, 3, final=False) is None  # taken up already, while it trains
-    trials.append(_result(5, 0.99))  # now better than the one taken up, but the rung's share is spent
+    trials.append(_result(3, 0.99))  # now better than the one taken up, but the rung's share is spent
     assert due_promotion(trials, 3, final=False) is None
-    trials += [_result(n, 0.5) for n in (6, 7, 8)]  # eight at rung 0: a second goes up, the best not yet taken
-    assert due_promotion(trials, 3, final=False)[0].number == 5
+    trials.append(_result(4, 0.5))  # four at rung 0: a second goes up, the best not yet taken
+    assert due_promotion(trials, 3, final=False)[0].number == 3
 
 
 def test_a_candidate_too_slow_for_full_training_leaves_its_place_to_the_best_fast_one():
-    trials = [_result(0, 0.99, train_seconds=40.0)] + [_result(n, 0.9 + n / 100) for n in range(1, 8)]
+    trials = [_result(0, 0.99, train_seconds=40.0)] + [_result(n, 0.9 + n / 100) for n in range(1, 4)]
     assert due_promotion(trials, 3, final=False)[0].number == 0
     # 16,000 images in 40 s is 400 images/s; the others train 4,000/s
-    assert due_promotion(trials, 3, final=False, min_speed=1_000)[0].number == 7
+    assert due_promotion(trials, 3, final=False, min_speed=1_000)[0].number == 3
+
+
+def test_speed_is_the_fastest_epochs_so_a_slow_first_epoch_does_not_hold_a_candidate_back():
+    # 40 s in all, but its second epoch trained 8,000 images in 2 s: 4,000/s
+    trials = [_result(0, 0.99, train_seconds=40.0, epoch_train_seconds=[38.0, 2.0])]
+    trials += [_result(n, 0.9 + n / 100) for n in range(1, 4)]
+    assert due_promotion(trials, 3, final=False, min_speed=1_000)[0].number == 0
 
 
 def test_full_training_waits_for_the_last_candidate_and_then_takes_the_best_share():
     """Promotions to full training, the costly ones, wait until no new candidate will come, so they
     pick from all of the rung below, not from its first few results."""
-    trials = [_result(n, 0.9) for n in range(8)] + [_result(8 + n, 0.95 + n / 100, rung=1, candidate=n)
-                                                    for n in range(6)]
-    assert due_promotion(trials, 3, final=False) is None  # 6 at rung 1: 2 are due, but candidates still come
+    trials = [_result(n, 0.9) for n in range(12)] + [_result(12 + n, 0.95 + n / 1000, rung=1, candidate=n)
+                                                     for n in range(12)]
+    assert due_promotion(trials, 3, final=False) is None  # 12 at rung 1: 2 are due, but candidates still come
     firsts = [due_promotion(trials, 3, final=True)]
-    trials.append(_result(20, 0.99, rung=2, candidate=firsts[0][0].user_attrs["candidate"]))
+    trials.append(_result(30, 0.99, rung=2, candidate=firsts[0][0].user_attrs["candidate"]))
     firsts.append(due_promotion(trials, 3, final=True))
-    assert [(below.number, rung) for below, rung in firsts] == [(13, 2), (12, 2)]  # the best two of rung 1
-    trials.append(_result(21, 0.99, rung=2, candidate=4))
-    assert due_promotion(trials, 3, final=True) is None  # 6 // 3: the share is spent
+    assert [(below.number, rung) for below, rung in firsts] == [(23, 2), (22, 2)]  # the best two of rung 1
+    trials.append(_result(31, 0.99, rung=2, candidate=10))
+    assert due_promotion(trials, 3, final=True) is None  # 12 // 6: the share is spent
     # with a single cheap rung, the one below full training waits too
     assert due_promotion([_result(n, 0.9) for n in range(8)], 2, final=False) is None
 
 
 def test_higher_rungs_go_first_and_the_end_sends_one_up_from_each():
-    trials = [_result(n, 0.9 + n / 100) for n in range(4)] + [_result(4, 0.97, rung=1, candidate=3)]
+    trials = [_result(n, 0.9 + n / 100) for n in range(2)] + [_result(2, 0.97, rung=1, candidate=1)]
     assert due_promotion(trials, 3, final=False) is None  # rung 1 has one result: none goes to full yet
     below, rung = due_promotion(trials, 3, final=True)  # no more candidates: the best of rung 1 goes up
-    assert (below.number, rung) == (4, 2)
+    assert (below.number, rung) == (2, 2)
 
 
 def test_multi_fidelity_search_trains_the_best_in_full_and_ranks_it_first(mnist_dir, tmp_path):
@@ -116,6 +124,8 @@ def test_multi_fidelity_search_trains_the_best_in_full_and_ranks_it_first(mnist_
     candidate = study.trials[first.user_attrs["candidate"]]
     # the promoted training is the best cheap candidate, trained again from its own parameters
     assert candidate.params == first.params and candidate.user_attrs["rung"] == 0
+    # each epoch's training seconds are stored: the speed that decides a promotion on a CPU
+    assert len(first.user_attrs["epoch_train_seconds"]) == 3 and min(first.user_attrs["epoch_train_seconds"]) > 0
     assert candidate.value == max(t.value for t in study.trials if t.user_attrs["rung"] == 0)
     assert (tmp_path / "results" / "t" / f"trial_{top['trial']}" / "weights.pt").exists()
 
