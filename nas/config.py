@@ -79,8 +79,9 @@ JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within
 # candidates give 25 at the second rung and 4 trained in full, about 50 min on 2 CPU cores.
 # benchmarks/results/fidelity-cpu.md chose the cuts: the first rung does not rank candidates
 # as full training does (Spearman -0.10 over 12 candidates; the best three in full were 6th,
-# 16th and 18th of 20 there), so it only measures speed and drops the worst half; the second
-# rung does rank them (Spearman 0.67, the top 3 the same), so it picks the few trained in full.
+# 16th and 18th of 20 there), so it serves to measure speed (about 2 in 5 are too slow to go
+# on) and to drop the worst of the rest, at most half of all; the second rung does rank them
+# (Spearman 0.67, the top 3 the same), so it picks the few trained in full.
 RUNGS = ((2, 8_000), (4, 20_000))
 PROMOTE_ONE_IN = (2, 6)
 # On a CPU, candidates differ up to 4× in speed (depthwise and 28×28 layers are slow there), and
