@@ -157,3 +157,16 @@ def test_compiled_cpu_training_learns_like_eager(mnist_dir):
     # 78 steps: eager reaches about 90%; compiled arithmetic differs in rounding only
     assert results[True].best_val_acc > 0.7
     assert abs(results[True].best_val_acc - results[False].best_val_acc) < 0.06
+
+
+def test_each_model_of_a_process_is_compiled_afresh(mnist_dir):
+    """torch.compile's cache is keyed by the trainer's code, shared by all models: without a fresh
+    start per model, the process's 9th model ran eagerly. With a limit of 1, the second would."""
+    train_data, val_data = load_train_val(mnist_dir, subset=1000, val_subset=500)
+    with torch._dynamo.config.patch(recompile_limit=1, fail_on_recompile_limit_hit=True):
+        for width in (8, 12):  # two architectures, one after the other
+            net = [conv(width), bn(), act(), pool(), conv(16), bn(), act(), gap(), head()]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = train(build(net), train_data, val_data, Recipe(epochs=1), device="cpu", compile=True)
+            assert result.compiled and not [w for w in caught if "could not be compiled" in str(w.message)]
