@@ -34,6 +34,7 @@ import optuna  # noqa: E402
 from nas.config import RUNGS, Fidelity, SearchSettings  # noqa: E402
 from nas.data import TRAIN_IMAGES  # noqa: E402
 from nas.fidelity import images_per_second, min_promotion_speed, promote_one_in, rungs  # noqa: E402
+from nas.render import plural  # noqa: E402
 from nas.search import run_search  # noqa: E402
 from nas.storage import open_study  # noqa: E402
 from nas.train import resolve_device  # noqa: E402
@@ -41,6 +42,10 @@ from nas.train import resolve_device  # noqa: E402
 
 def key(params: dict) -> str:
     return repr(sorted(params.items()))
+
+
+def fidelity_label(epochs: int, images: int) -> str:
+    return f"{plural(epochs, 'epoch')} × {images:,} images"
 
 
 def fidelity(text: str) -> tuple[int, int]:
@@ -97,7 +102,7 @@ def main() -> None:
     runs = {"full": trained("full", args.epochs, None, candidates=promotable)}
     for seed in range(1, args.noise_seeds + 1):
         runs[f"full, seed {seed} (the noise)"] = trained(f"full-seed-{seed}", args.epochs, None, seed, promotable)
-    runs |= {f"{e} epochs × {n:,} images": trials for (e, n), trials in cheap.items()}
+    runs |= {fidelity_label(e, n): trials for (e, n), trials in cheap.items()}
     keys = [k for k in runs["full"] if all(k in trials for trials in runs.values())]  # trained in every run
     full = [runs["full"][k].value for k in keys]
 
@@ -113,7 +118,7 @@ def main() -> None:
 
     labels = sorted((label for label in runs if label != "full"), key=lambda label: "noise" in label)
     # each row cut as its rung cuts: an --also fidelity as the first rung, the noise as the last
-    cut_rung = {f"{e} epochs × {n:,} images": RUNGS.index((e, n)) if (e, n) in RUNGS else 0 for e, n in cheap}
+    cut_rung = {fidelity_label(e, n): RUNGS.index((e, n)) if (e, n) in RUNGS else 0 for e, n in cheap}
     rows = [compare(label, [runs[label][k].value for k in keys], cut_rung.get(label, len(RUNGS) - 1))
             for label in labels]
     by_full = sorted(keys, key=lambda k: -runs["full"][k].value)
