@@ -48,6 +48,11 @@ def fidelity_label(epochs: int, images: int) -> str:
     return f"{plural(epochs, 'epoch')} × {images:,} images"
 
 
+def study_name(epochs: int, images: int) -> str:
+    """A fidelity's study, named as --also writes it, so that a rerun reuses what it shares."""
+    return f"{epochs}x{images}"
+
+
 def fidelity(text: str) -> tuple[int, int]:
     epochs, images = text.split("x")
     return int(epochs), int(images)
@@ -87,18 +92,17 @@ def main() -> None:
                                       fidelity="full", seed=seed, results_dir=str(work)))
         return {key(t.params): t for t in complete_trials(storage, label)}
 
-    # studies are named by fidelity, so that a rerun with other rungs reuses what it shares
-    cheap = {RUNGS[0]: trained(f"{RUNGS[0][0]}x{RUNGS[0][1]}", *RUNGS[0])}
+    cheap = {RUNGS[0]: trained(study_name(*RUNGS[0]), *RUNGS[0])}
     candidates = [t.params for t in cheap[RUNGS[0]].values()]
     for epochs, images in RUNGS[1:]:
-        cheap[(epochs, images)] = trained(f"{epochs}x{images}", epochs, images, candidates=candidates)
+        cheap[(epochs, images)] = trained(study_name(epochs, images), epochs, images, candidates=candidates)
     # the candidates the search could train in full here: fast enough at the last rung
     min_speed = min_promotion_speed(rungs(Fidelity.MULTI, args.epochs, TRAIN_IMAGES), device.type == "cpu")
     last = cheap[RUNGS[-1]]
     promotable = [c for c in candidates if key(c) in last
                   and (min_speed is None or (images_per_second(last[key(c)]) or 0) >= min_speed)][:args.full]
     for epochs, images in args.also:
-        cheap[(epochs, images)] = trained(f"{epochs}x{images}", epochs, images, candidates=promotable)
+        cheap[(epochs, images)] = trained(study_name(epochs, images), epochs, images, candidates=promotable)
     runs = {"full": trained("full", args.epochs, None, candidates=promotable)}
     for seed in range(1, args.noise_seeds + 1):
         runs[f"full, seed {seed} (the noise)"] = trained(f"full-seed-{seed}", args.epochs, None, seed, promotable)

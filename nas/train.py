@@ -231,13 +231,14 @@ class _LogitsAndLoss:
             return logits, F.cross_entropy(logits, y, label_smoothing=label_smoothing)
 
         self.eager = logits_and_loss
+        self.compiled = None
         if compile:
             # Dynamo caches by this function's code, which every model of a process shares: after
             # 8 models (its recompile_limit) it ran the 9th eagerly without a word (bench_fidelity,
             # 12 full trainings in one process). A fresh start per model also lets go of the last
             # one; inductor's cache on disk still serves an architecture compiled before.
             torch.compiler.reset()
-        self.compiled = torch.compile(logits_and_loss) if compile else None
+            self.compiled = torch.compile(logits_and_loss)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.compiled is None:
