@@ -11,6 +11,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy.exc
 
 import search_spaces
 from helpers import ROOT, run_nas, wait_until
@@ -224,8 +225,8 @@ def test_ctrl_c_keeps_finished_trials_and_prints_the_leaderboard(mnist_dir, tmp_
             return False
         try:
             trials = optuna.load_study(study_name="t", storage=f"sqlite:///{db}").trials
-        except KeyError:  # the study is not created yet
-            return False
+        except (KeyError, sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            return False  # the study is not created yet, or this read raced the search creating the schema
         states = [t.state for t in trials]
         return optuna.trial.TrialState.COMPLETE in states and any(
             t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in trials)
