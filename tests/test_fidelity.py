@@ -46,10 +46,10 @@ def test_auto_is_multi_on_the_cpu_and_full_on_a_gpu_or_for_pareto():
         resolve_fidelity(SearchSettings(fidelity="multi", objective=Objective.PARETO), on_gpu=False)
 
 
-def test_the_default_cpu_plan_trains_four_candidates_in_full():
+def test_the_default_cpu_plan_trains_six_candidates_in_full():
     ladder = rungs(Fidelity.MULTI, 20, 50_000)
     assert ladder[-1] == Rung(20, 50_000) and all(r.cost < ladder[-1].cost for r in ladder[:-1])
-    assert [s.trainings for s in plan(50, ladder)] == [50, 25, 4]
+    assert [s.trainings for s in plan(50, ladder)] == [50, 25, 6]
     assert rungs(Fidelity.FULL, 20, 50_000) == [Rung(20, 50_000)]
     # a rung no cheaper than full training is left out: a small run has full training alone
     assert rungs(Fidelity.MULTI, 1, 3_000) == [Rung(1, 3_000)]
