@@ -76,14 +76,14 @@ JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within
 # trains a candidate afresh with its own complete one-cycle schedule (a short run, not the first
 # epochs of a long one, which would be judged mid-warm-up), and validates on the whole
 # validation split. One in PROMOTE_ONE_IN[k] of rung k's candidates goes up a rung: 50
-# candidates give 25 at the second rung and 6 trained in full, about 50 min on 2 CPU cores.
+# candidates give 25 at the second rung and 6 trained in full, 47 min on 2 CPU cores.
 # benchmarks/results/fidelity-cpu.md chose the cuts: the first rung does not rank candidates
 # as full training does (Spearman -0.10 over 12 candidates; the best three in full were 6th,
 # 16th and 18th of 20 there), so it serves to measure speed (about 2 in 5 are too slow to go
 # on) and to drop the worst of the rest, at most half of all; the second rung does rank them
-# (Spearman 0.67, the top 3 the same), so it picks the few trained in full. Six, not four: each
-# of the 4 fully trained in benchmarks/results/search-cpu.md scored 99.43-99.49%, 38.5 min in
-# all, so two more finalists (about 4.5 min each) are the cheapest way to a better best.
+# (Spearman 0.67, the top 3 the same), so it picks the few trained in full. Six, not four: the
+# 4 fully trained scored 99.43-99.49% (38.5 min in all), and two more finalists cost about 4.5
+# min each; measured (benchmarks/results/search-cpu.md, 47.2 min), they scored 99.42% and 99.38%.
 RUNGS = ((2, 8_000), (4, 20_000))
 PROMOTE_ONE_IN = (2, 4)
 # On a CPU, candidates differ up to 4× in speed (depthwise and 28×28 layers are slow there), and
