@@ -1,10 +1,11 @@
 """Multi-fidelity search: which candidates train briefly, and which go on to full training.
 
 Successive halving with asynchronous promotions (ASHA): a candidate is first trained at the
-cheapest rung; whenever rung k has results for n candidates, the best n // PROMOTE_ONE_IN[k] of
+cheapest rung; whenever rung k has results for n candidates, the best n // promote_one_in(k) of
 them are trained again at the next rung. The last rung, full training, is the exception: it
-waits until no new candidate will come, then takes the best share of the rung below, so that
-its few costly slots go to the best of all candidates, not of the first few. A worker never
+waits until no new candidate will come and the lower rungs have sent up their share, then takes
+the best share of the rung below, so that its few costly slots go to the best of all
+candidates, not of the first few. A worker never
 waits: it trains a due promotion if there is one, else a new candidate. Every rung's result is
 an Optuna trial of its own (user attrs `rung` and `candidate`, the number of the candidate's
 first trial), so each is stored, and the best fully trained one can be exported like any trial.
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from nas.config import CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective, SearchSettings
+from nas.config import (CPU_FAST_SHARE, CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective,
+                        SearchSettings)
 from nas.errors import NasError
 
 
@@ -68,18 +70,24 @@ def min_promotion_speed(ladder: list[Rung], on_cpu: bool) -> float | None:
     return ladder[-1].cost / CPU_FULL_TRAINING_SECONDS if on_cpu and len(ladder) > 1 else None
 
 
-def plan(trials: int, ladder: list[Rung]) -> list[Stage]:
-    """Trainings at each rung when `trials` candidates go through `ladder` (at least one full)."""
-    stages, count = [], trials
-    for k, rung in enumerate(ladder):
-        stages.append(Stage(rung, count))
-        count = max(1, count // promote_one_in(k))
+def plan(trials: int, ladder: list[Rung], on_cpu: bool = False) -> list[Stage]:
+    """Trainings at each rung when `trials` candidates go through `ladder` (at least one full).
+    On a CPU only the share of candidates fast enough for full training goes up from the first rung
+    (min_promotion_speed; CPU_FAST_SHARE is the share expected)."""
+    fast = CPU_FAST_SHARE if on_cpu and len(ladder) > 1 else 1.0
+    stages = [Stage(ladder[0], trials)]
+    for k, rung in enumerate(ladder[1:]):
+        below = stages[-1].trainings
+        stages.append(Stage(rung, max(1, min(below // promote_one_in(k, len(ladder)),
+                                             round(below * (fast if k == 0 else 1.0))))))
     return stages
 
 
-def promote_one_in(k: int) -> int:
-    """One in this many of rung k's candidates goes up."""
-    return PROMOTE_ONE_IN[min(k, len(PROMOTE_ONE_IN) - 1)]
+def promote_one_in(k: int, n_rungs: int) -> int:
+    """One in this many of rung k's candidates goes up, of a ladder of `n_rungs`. Counted from the
+    top: the rung below full training always has the last share (PROMOTE_ONE_IN[-1]), also where a
+    small run leaves out a cheap rung."""
+    return PROMOTE_ONE_IN[max(0, len(PROMOTE_ONE_IN) - 1 - (n_rungs - 2 - k))]
 
 
 def rung_of(trial: optuna.trial.FrozenTrial) -> int:
@@ -116,8 +124,9 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
     sends up more than its share. `final`: no new candidates will come, so each rung with results
     sends up at least one. Until then nothing goes to full training: it costs most, so it picks
     from all of the rung below rather than from its first results (workers train new candidates
-    meanwhile; none waits). `min_speed` (images per second): slower candidates do not go up; the
-    share goes to the best of the fast enough.
+    meanwhile; none waits); and it comes after every promotion due at the lower rungs, so the last
+    candidates reach the rung below it in time to be picked. `min_speed` (images per second):
+    slower candidates do not go up; the share goes to the best of the fast enough.
     """
     done: list[list[optuna.trial.FrozenTrial]] = [[] for _ in range(n_rungs)]
     taken: list[set[int]] = [set() for _ in range(n_rungs)]
@@ -128,10 +137,11 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
         taken[k].add(candidate_of(t))
         if t.state == TrialState.COMPLETE and t.values:
             done[k].append(t)
-    for k in reversed(range(n_rungs - 1)):
-        if k == n_rungs - 2 and not final:
+    below_full = n_rungs - 2
+    for k in [*reversed(range(below_full)), below_full]:  # full training last
+        if k < 0 or (k == below_full and not final):
             continue
-        quota = len(done[k]) // promote_one_in(k)
+        quota = len(done[k]) // promote_one_in(k, n_rungs)
         fast = [t for t in done[k] if min_speed is None or (images_per_second(t) or 0) >= min_speed]
         ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
         if final and ranked:

@@ -41,7 +41,8 @@ def row(trial: optuna.trial.FrozenTrial) -> Row:
     """One trial as a leaderboard row (rank not yet set)."""
     attrs = trial.user_attrs
     history = attrs.get("val_acc_history") or []
-    val_acc = trial.values[0] if trial.state == TrialState.COMPLETE else (max(history) if history else None)
+    validated = [acc for acc in history if acc is not None]  # a cheap rung validates its last epoch only
+    val_acc = trial.values[0] if trial.state == TrialState.COMPLETE else max(validated, default=None)
     return Row(rank=None, trial=trial.number, state=_state(trial), val_acc=val_acc,
                total_params=attrs.get("total_params"), trainable_params=attrs.get("trainable_params"),
                epochs=attrs.get("epochs", len(history)), seconds=attrs.get("seconds"),

@@ -71,8 +71,10 @@ def cpu_cost(settings: SearchSettings, cores: int, dtype: str) -> CostEstimate:
     slower = CPU_EPOCH_CORES / max(1, cores)
     per_image = CPU_EPOCH_SECONDS[dtype] / CPU_EPOCH_IMAGES * slower
     per_val = CPU_VAL_SECONDS * (settings.val_subset or VAL_SIZE) / VAL_SIZE * slower
-    stages = plan(settings.trials, search_rungs(settings, on_gpu=False))
-    seconds = sum(s.trainings * (s.rung.cost * per_image + s.rung.epochs * per_val + CHECK_SECONDS) for s in stages)
+    stages = plan(settings.trials, search_rungs(settings, on_gpu=False), on_cpu=True)
+    validations = [1] * (len(stages) - 1) + [stages[-1].rung.epochs]  # a cheap rung validates its last epoch
+    seconds = sum(s.trainings * (s.rung.cost * per_image + n * per_val + CHECK_SECONDS)
+                  for s, n in zip(stages, validations))
     return CostEstimate(seconds, per_image * (settings.subset or CPU_EPOCH_IMAGES), stages)
 
 
@@ -249,7 +251,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
                        DIRECTIONS[settings.objective], settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
     cost = cpu_cost(settings, torch.get_num_threads(), precision(device)) if device.type == "cpu" else None
-    stages = plan(settings.trials, search_rungs(settings, on_gpu=device.type == "cuda"))
+    stages = plan(settings.trials, search_rungs(settings, on_gpu=device.type == "cuda"), on_cpu=device.type == "cpu")
     observer.started(settings, study, stages, cost)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
@@ -471,13 +473,15 @@ def _check_and_train(trial, space, settings, device, train_data, val_data, ladde
         history.append(stats.val_acc)
         epoch_train_seconds.append(round(stats.train_seconds, 3))
         observer.epoch_done(trial.number, stats)
-        if settings.objective == Objective.ACCURACY:  # intermediate values and pruning: single objective only
+        # intermediate values and pruning: single objective only, and epochs that were validated
+        if settings.objective == Objective.ACCURACY and stats.val_acc is not None:
             trial.report(stats.val_acc, stats.epoch)  # the one storage write per epoch
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
+    cheap = rung_index < len(ladder) - 1  # a cheap rung is judged by its last epoch (nas/config.py RUNGS)
     try:
-        result = train(model, train_data, val_data, recipe, rules, device, on_epoch)
+        result = train(model, train_data, val_data, recipe, rules, device, on_epoch, val_epochs=1 if cheap else None)
     except optuna.TrialPruned:
         return _Outcome(optuna.trial.TrialState.PRUNED, "pruned")
     except TrainingDiverged as exc:

@@ -308,8 +308,9 @@ class _StepRunner:
 def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: Recipe = Recipe(),
           rules: Rules = Rules(), device: str | torch.device = "auto",
           on_epoch: Callable[[EpochStats], None] | None = None, cuda_graph: bool = True,
-          compile: bool | None = None) -> TrainResult:
-    """Train `model` in place under `rules`, validating after every epoch (unless val_data is None).
+          compile: bool | None = None, val_epochs: int | None = None) -> TrainResult:
+    """Train `model` in place under `rules`, validating after every epoch (unless val_data is None),
+    or after only the last `val_epochs` epochs (the others' val_acc is None).
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
@@ -398,7 +399,8 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
             raise TrainingDiverged(f"training diverged: the mean training loss was {train_loss:.3g} in epoch "
                                    f"{epoch} (a uniform guess scores {math.log(10):.2f}); lower the learning "
                                    f"rate (now {recipe.peak_lr:g})")
-        val_loss, val_acc = measure(model, *val) if val is not None else (None, None)
+        validate = val is not None and (val_epochs is None or epoch > recipe.epochs - val_epochs)
+        val_loss, val_acc = measure(model, *val) if validate else (None, None)
         stats = EpochStats(epoch=epoch, train_loss=train_loss, train_acc=right / (steps * batch),
                            val_loss=val_loss, val_acc=val_acc, train_seconds=train_seconds,
                            seconds=time.perf_counter() - epoch_start)
