@@ -111,7 +111,7 @@ def main() -> None:
     full = [runs["full"][k].value for k in keys]
 
     def compare(label: str, values: list[float], rung: int) -> dict:
-        cut = max(1, math.floor(len(values) / promote_one_in(rung)))
+        cut = max(1, math.floor(len(values) / promote_one_in(rung, len(RUNGS) + 1)))
         top = sorted(range(len(values)), key=lambda i: -values[i])
         best_full = max(range(len(full)), key=full.__getitem__)
         top3_full = set(sorted(range(len(full)), key=lambda i: -full[i])[:3])

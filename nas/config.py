@@ -75,22 +75,23 @@ JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within
 # Multi-fidelity search: the rungs below full training, as (epochs, training images). Each rung
 # trains a candidate afresh with its own complete one-cycle schedule (a short run, not the first
 # epochs of a long one, which would be judged mid-warm-up), and validates once, after its last
-# epoch, on the whole validation split (a short run's earlier epochs would only cost time: 2 s of
-# a rung's 4 to 20). One in PROMOTE_ONE_IN[k] of rung k's candidates goes up a rung (counted from
-# the top: the last share is the rung below full training's). benchmarks/results/fidelity-cpu.md
-# chose the cuts: the first rung does not rank candidates as full training does (Spearman -0.10
-# over 12 candidates; the best three in full were 6th, 16th and 18th of 20 there), so its cut
-# would be a draw: it only measures speed, and every candidate fast enough goes up; the second
-# rung does rank them (Spearman 0.67, the top 3 the same), so it picks the few trained in full.
-# 50 candidates: 50, about 30 fast enough at the second rung, and 7 of those trained in full.
-# Before (1 in 2, then 1 in 4): 50, 25 and 6, 47.2 min, best 99.49% (search-cpu.md's history).
+# epoch, on the whole validation split (its earlier epochs' would only cost time: 2 s each, of a
+# rung's 4 to 20 s of training). One in PROMOTE_ONE_IN[k] of rung k's candidates goes up a rung,
+# counted from the top (the last share is the rung below full training's): 50 candidates give
+# 25 at the second rung and 7 trained in full. benchmarks/results/fidelity-cpu.md chose the
+# cuts: the first rung does not rank candidates as full training does (Spearman -0.10 over 12
+# candidates; the best three in full were 6th, 16th and 18th of 20 there), so it serves to
+# measure speed and to drop the worst, at most half of all (sending up every candidate fast
+# enough, 47 of 50, would cost about 12 min more at the second rung, two finalists' time); the
+# second rung does rank them (Spearman 0.67, the top 3 the same), so it picks the few trained in
+# full. Seven: with six (1 in 4), benchmarks/results/search-cpu.md took 47.2 min and its best
+# was 99.49%; validating cheap rungs once saves about 4 min, a seventh finalist's time.
 RUNGS = ((2, 8_000), (4, 20_000))
-PROMOTE_ONE_IN = (1, 4)
+PROMOTE_ONE_IN = (2, 3.5)
 # On a CPU, candidates differ up to 4× in speed (depthwise and 28×28 layers are slow there), and
 # one slow candidate trained in full would take half an hour. So a candidate goes up a rung only
 # if, at the speed measured at its rung (eager), its full training would take at most this.
 CPU_FULL_TRAINING_SECONDS = 720  # 12 min eager, about 9 compiled: 3 fit in an hour's search
-CPU_FAST_SHARE = 0.6  # of the default space's candidates, that fast on 2 CPU cores (12 of 20 in fidelity-cpu.md): plans only
 DEFAULT_LR = {Optimizer.SGD: 0.2, Optimizer.ADAM: 0.01, Optimizer.ADAMW: 0.01}  # one-cycle peaks; sgd: 0.2
 # beat 0.1, 0.15 and 0.4 in short CPU runs of the reference net
 

@@ -5,10 +5,10 @@ cheapest rung; whenever rung k has results for n candidates, the best n // promo
 them are trained again at the next rung. The last rung, full training, is the exception: it
 waits until no new candidate will come and the lower rungs have sent up their share, then takes
 the best share of the rung below, so that its few costly slots go to the best of all
-candidates, not of the first few. A worker never
-waits: it trains a due promotion if there is one, else a new candidate. Every rung's result is
-an Optuna trial of its own (user attrs `rung` and `candidate`, the number of the candidate's
-first trial), so each is stored, and the best fully trained one can be exported like any trial.
+candidates, not of the first few. A worker never waits: it trains a due promotion if there is
+one, else a new candidate. Every rung's result is an Optuna trial of its own (user attrs `rung`
+and `candidate`, the number of the candidate's first trial), so each is stored, and the best
+fully trained one can be exported like any trial.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from nas.config import (CPU_FAST_SHARE, CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective,
-                        SearchSettings)
+from nas.config import CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective, SearchSettings
 from nas.errors import NasError
 
 
@@ -70,20 +69,15 @@ def min_promotion_speed(ladder: list[Rung], on_cpu: bool) -> float | None:
     return ladder[-1].cost / CPU_FULL_TRAINING_SECONDS if on_cpu and len(ladder) > 1 else None
 
 
-def plan(trials: int, ladder: list[Rung], on_cpu: bool = False) -> list[Stage]:
-    """Trainings at each rung when `trials` candidates go through `ladder` (at least one full).
-    On a CPU only the share of candidates fast enough for full training goes up from the first rung
-    (min_promotion_speed; CPU_FAST_SHARE is the share expected)."""
-    fast = CPU_FAST_SHARE if on_cpu and len(ladder) > 1 else 1.0
+def plan(trials: int, ladder: list[Rung]) -> list[Stage]:
+    """Trainings at each rung when `trials` candidates go through `ladder` (at least one full)."""
     stages = [Stage(ladder[0], trials)]
     for k, rung in enumerate(ladder[1:]):
-        below = stages[-1].trainings
-        stages.append(Stage(rung, max(1, min(below // promote_one_in(k, len(ladder)),
-                                             round(below * (fast if k == 0 else 1.0))))))
+        stages.append(Stage(rung, max(1, int(stages[-1].trainings // promote_one_in(k, len(ladder))))))
     return stages
 
 
-def promote_one_in(k: int, n_rungs: int) -> int:
+def promote_one_in(k: int, n_rungs: int) -> float:
     """One in this many of rung k's candidates goes up, of a ladder of `n_rungs`. Counted from the
     top: the rung below full training always has the last share (PROMOTE_ONE_IN[-1]), also where a
     small run leaves out a cheap rung."""
@@ -141,7 +135,7 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
     for k in [*reversed(range(below_full)), below_full]:  # full training last
         if k < 0 or (k == below_full and not final):
             continue
-        quota = len(done[k]) // promote_one_in(k, n_rungs)
+        quota = int(len(done[k]) // promote_one_in(k, n_rungs))
         fast = [t for t in done[k] if min_speed is None or (images_per_second(t) or 0) >= min_speed]
         ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
         if final and ranked:

@@ -71,7 +71,7 @@ def cpu_cost(settings: SearchSettings, cores: int, dtype: str) -> CostEstimate:
     slower = CPU_EPOCH_CORES / max(1, cores)
     per_image = CPU_EPOCH_SECONDS[dtype] / CPU_EPOCH_IMAGES * slower
     per_val = CPU_VAL_SECONDS * (settings.val_subset or VAL_SIZE) / VAL_SIZE * slower
-    stages = plan(settings.trials, search_rungs(settings, on_gpu=False), on_cpu=True)
+    stages = plan(settings.trials, search_rungs(settings, on_gpu=False))
     validations = [1] * (len(stages) - 1) + [stages[-1].rung.epochs]  # a cheap rung validates its last epoch
     seconds = sum(s.trainings * (s.rung.cost * per_image + n * per_val + CHECK_SECONDS)
                   for s, n in zip(stages, validations))
@@ -251,7 +251,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
                        DIRECTIONS[settings.objective], settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
     cost = cpu_cost(settings, torch.get_num_threads(), precision(device)) if device.type == "cpu" else None
-    stages = plan(settings.trials, search_rungs(settings, on_gpu=device.type == "cuda"), on_cpu=device.type == "cpu")
+    stages = plan(settings.trials, search_rungs(settings, on_gpu=device.type == "cuda"))
     observer.started(settings, study, stages, cost)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it

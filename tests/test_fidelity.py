@@ -46,30 +46,32 @@ def test_auto_is_multi_on_the_cpu_and_full_on_a_gpu_or_for_pareto():
         resolve_fidelity(SearchSettings(fidelity="multi", objective=Objective.PARETO), on_gpu=False)
 
 
-def test_the_default_cpu_plan_trains_seven_candidates_in_full():
+def test_the_default_plan_trains_seven_candidates_in_full():
     ladder = rungs(Fidelity.MULTI, 20, 50_000)
     assert ladder[-1] == Rung(20, 50_000) and all(r.cost < ladder[-1].cost for r in ladder[:-1])
-    # the first rung sends up every candidate fast enough (on a CPU about 3 in 5), the second 1 in 4
-    assert [s.trainings for s in plan(50, ladder, on_cpu=True)] == [50, 30, 7]
-    assert [s.trainings for s in plan(50, ladder)] == [50, 50, 12]
+    assert [s.trainings for s in plan(50, ladder)] == [50, 25, 7]
     assert rungs(Fidelity.FULL, 20, 50_000) == [Rung(20, 50_000)]
     # a rung no cheaper than full training is left out: a small run has full training alone
     assert rungs(Fidelity.MULTI, 1, 3_000) == [Rung(1, 3_000)]
     # shares count from the top: with one cheap rung left, it is the one that picks for full training
-    assert promote_one_in(0, 3) == 1 and promote_one_in(1, 3) == promote_one_in(0, 2) == 4
-    assert [s.trainings for s in plan(50, rungs(Fidelity.MULTI, 3, 2_000), on_cpu=True)] == [50, 12]
+    assert promote_one_in(0, 3) == 2 and promote_one_in(1, 3) == promote_one_in(0, 2) == 3.5
+    assert [s.trainings for s in plan(50, rungs(Fidelity.MULTI, 3, 2_000))] == [50, 14]
 
 
-def test_promotions_take_each_candidate_up_once():
+def test_promotions_take_the_best_share_of_each_rung_once():
     trials = [_result(0, 0.90)]
+    assert due_promotion(trials, 3, final=False) is None  # 1 result: half of it is none yet
+    trials.append(_result(1, 0.95))
     below, rung = due_promotion(trials, 3, final=False)
-    assert (below.number, rung) == (0, 1)  # the first rung sends up every candidate fast enough
-    trials.append(_result(1, 0.96, rung=1, candidate=0, state=optuna.trial.TrialState.RUNNING))
+    assert (below.number, rung) == (1, 1)  # the better of two goes up
+    trials.append(_result(2, 0.96, rung=1, candidate=1, state=optuna.trial.TrialState.RUNNING))
     assert due_promotion(trials, 3, final=False) is None  # taken up already, while it trains
-    trials[-1] = _result(1, 0.0, rung=1, candidate=0, state=optuna.trial.TrialState.FAIL)
+    trials[-1] = _result(2, 0.0, rung=1, candidate=1, state=optuna.trial.TrialState.FAIL)
     assert due_promotion(trials, 3, final=False) is None  # and whatever became of it
-    trials += [_result(2, 0.5), _result(3, 0.99)]
-    assert due_promotion(trials, 3, final=False)[0].number == 3  # the best not yet taken goes first
+    trials.append(_result(3, 0.99))  # now better than the one taken up, but the rung's share is spent
+    assert due_promotion(trials, 3, final=False) is None
+    trials.append(_result(4, 0.5))  # four at rung 0: a second goes up, the best not yet taken
+    assert due_promotion(trials, 3, final=False)[0].number == 3
 
 
 def test_a_candidate_too_slow_for_full_training_leaves_its_place_to_the_best_fast_one():
@@ -77,8 +79,6 @@ def test_a_candidate_too_slow_for_full_training_leaves_its_place_to_the_best_fas
     assert due_promotion(trials, 3, final=False)[0].number == 0
     # 16,000 images in 40 s is 400 images/s; the others train 4,000/s
     assert due_promotion(trials, 3, final=False, min_speed=1_000)[0].number == 3
-    taken = [_result(10 + n, 0.97, rung=1, candidate=n) for n in range(1, 4)]
-    assert due_promotion(trials + taken, 3, final=True, min_speed=1_000)[1] == 2  # it never goes up
 
 
 def test_speed_is_the_fastest_epochs_so_a_slow_first_epoch_does_not_hold_a_candidate_back():
@@ -91,26 +91,27 @@ def test_speed_is_the_fastest_epochs_so_a_slow_first_epoch_does_not_hold_a_candi
 def test_full_training_waits_for_the_last_candidate_and_then_takes_the_best_share():
     """Promotions to full training, the costly ones, wait until no new candidate will come, so they
     pick from all of the rung below, not from its first few results."""
-    trials = [_result(n, 0.9) for n in range(12)] + [_result(12 + n, 0.95 + n / 1000, rung=1, candidate=n)
+    trials = [_result(n, 0.9) for n in range(24)] + [_result(24 + n, 0.95 + n / 1000, rung=1, candidate=n)
                                                      for n in range(12)]
     assert due_promotion(trials, 3, final=False) is None  # 12 at rung 1: 3 are due, but candidates still come
     firsts = []
-    for number in range(30, 33):
+    for number in range(40, 43):
         firsts.append(due_promotion(trials, 3, final=True))
         trials.append(_result(number, 0.99, rung=2, candidate=firsts[-1][0].user_attrs["candidate"]))
-    assert [(below.number, rung) for below, rung in firsts] == [(23, 2), (22, 2), (21, 2)]  # the best of rung 1
-    assert due_promotion(trials, 3, final=True) is None  # 12 // 4: the share is spent
+    assert [(below.number, rung) for below, rung in firsts] == [(35, 2), (34, 2), (33, 2)]  # the best of rung 1
+    assert due_promotion(trials, 3, final=True) is None  # 12 // 3.5: the share is spent
     # with a single cheap rung, the one below full training waits too
     assert due_promotion([_result(n, 0.9) for n in range(8)], 2, final=False) is None
 
 
 def test_at_the_end_the_last_candidates_go_up_before_full_training_picks():
-    """The last candidate's second rung comes before any full training, so it can be picked."""
-    trials = [_result(n, 0.9) for n in range(8)] + [_result(8 + n, 0.95, rung=1, candidate=n) for n in range(7)]
-    assert due_promotion(trials, 3, final=True)[0].number == 7  # candidate 7 goes to rung 1 first
-    trials.append(_result(15, 0.99, rung=1, candidate=7))
+    """The last candidates' second rung comes before any full training, so they can be picked."""
+    trials = [_result(n, 0.9 - n / 1000) for n in range(14)]
+    trials += [_result(14 + n, 0.95, rung=1, candidate=n) for n in range(6)]  # 6 of the 7 due are up
+    assert due_promotion(trials, 3, final=True)[0].number == 6  # the seventh goes to rung 1 first
+    trials.append(_result(20, 0.99, rung=1, candidate=6))
     below, rung = due_promotion(trials, 3, final=True)
-    assert (below.number, rung) == (15, 2)  # and, the best there, is trained in full
+    assert (below.number, rung) == (20, 2)  # and, the best there, is trained in full
     # a small search still trains its best in full: the end sends one up from a rung with too few for a share
     assert due_promotion([_result(0, 0.9), _result(1, 0.97, rung=1, candidate=0)], 3, final=True)[1] == 2
 
