@@ -88,10 +88,13 @@ JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within
 # was 99.49%; validating cheap rungs once saves about 4 min, a seventh finalist's time.
 RUNGS = ((2, 8_000), (4, 20_000))
 PROMOTE_ONE_IN = (2, 3.5)
-# On a CPU, candidates differ up to 4× in speed (depthwise and 28×28 layers are slow there), and
-# one slow candidate trained in full would take half an hour. So a candidate goes up a rung only
-# if, at the speed measured at its rung (eager), its full training would take at most this.
-CPU_FULL_TRAINING_SECONDS = 720  # 12 min eager, about 9 compiled: 3 fit in an hour's search
+# On a CPU, candidates differ up to 5× in speed (depthwise and 28×28 layers are slow there), and
+# the slow ones learn faster at the cheap rungs, so they win the cuts: with a limit of 12 min, one
+# search drifted to them (half its 50 candidates 590-800 s, its first finalist 13 min), and 7
+# finalists would have taken 90 min. So a candidate goes up a rung only if, at the speed measured
+# at its rung (eager), its full training would take at most this: 7 finalists in about 35 min.
+# The finalists of benchmarks/results/search-cpu.md, the best included, trained in 228-350 s.
+CPU_FULL_TRAINING_SECONDS = 300
 DEFAULT_LR = {Optimizer.SGD: 0.2, Optimizer.ADAM: 0.01, Optimizer.ADAMW: 0.01}  # one-cycle peaks; sgd: 0.2
 # beat 0.1, 0.15 and 0.4 in short CPU runs of the reference net
 

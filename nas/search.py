@@ -71,10 +71,14 @@ def cpu_cost(settings: SearchSettings, cores: int, dtype: str) -> CostEstimate:
     slower = CPU_EPOCH_CORES / max(1, cores)
     per_image = CPU_EPOCH_SECONDS[dtype] / CPU_EPOCH_IMAGES * slower
     per_val = CPU_VAL_SECONDS * (settings.val_subset or VAL_SIZE) / VAL_SIZE * slower
-    stages = plan(settings.trials, search_rungs(settings, on_gpu=False))
+    ladder = search_rungs(settings, on_gpu=False)
+    stages = plan(settings.trials, ladder)
+    min_speed = min_promotion_speed(ladder, on_cpu=True)
+    # a candidate that goes up is at least that fast, also where the reference net would not be
+    per_promoted_image = per_image if min_speed is None else min(per_image, 1 / min_speed)
     validations = [1] * (len(stages) - 1) + [stages[-1].rung.epochs]  # a cheap rung validates its last epoch
-    seconds = sum(s.trainings * (s.rung.cost * per_image + n * per_val + CHECK_SECONDS)
-                  for s, n in zip(stages, validations))
+    seconds = sum(s.trainings * (s.rung.cost * (per_promoted_image if k else per_image) + n * per_val + CHECK_SECONDS)
+                  for k, (s, n) in enumerate(zip(stages, validations)))
     return CostEstimate(seconds, per_image * (settings.subset or CPU_EPOCH_IMAGES), stages)
 
 
