@@ -84,8 +84,9 @@ JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within
 # measure speed and to drop the worst, at most half of all (sending up every candidate fast
 # enough, 47 of 50, would cost about 12 min more at the second rung, two finalists' time); the
 # second rung does rank them (Spearman 0.67, the top 3 the same), so it picks the few trained in
-# full. Seven: with six (1 in 4), benchmarks/results/search-cpu.md took 47.2 min and its best
-# was 99.49%; validating cheap rungs once saves about 4 min, a seventh finalist's time.
+# full. Seven: with six (1 in 4) a search took 47.2 min, best 99.49% (search-cpu.md in git
+# history, AMD EPYC); validating cheap rungs once saves about 4 min, a seventh finalist's time.
+# With seven and the 5-min limit below: 50.3 min, best 99.38% (search-cpu.md, Intel Xeon).
 RUNGS = ((2, 8_000), (4, 20_000))
 PROMOTE_ONE_IN = (2, 3.5)
 # On a CPU, candidates differ up to 5× in speed (depthwise and 28×28 layers are slow there), and
