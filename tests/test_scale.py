@@ -71,8 +71,9 @@ def _wait_until_stale(url: str, study: str, trial: optuna.trial.FrozenTrial, hea
 
 def test_a_killed_worker_loses_nothing_and_its_trial_is_retried(mnist_dir, storage, tmp_path):
     study = f"kill-{uuid.uuid4().hex[:8]}"
+    # full fidelity: every epoch is validated and reported, so "mid-training" can be seen from the storage
     common = ["--epochs", "6", "--subset", "3000", "--val-subset", "1000", "--device", "cpu", "--space", "tiny",
-              "--pruner", "none", "--study", study, "--storage", storage, "--heartbeat", "1",
+              "--pruner", "none", "--fidelity", "full", "--study", study, "--storage", storage, "--heartbeat", "1",
               "--results-dir", tmp_path / "results"]
     worker = nas_process("search", "--trials", "5", *common)
 
