@@ -73,7 +73,7 @@ def plan(trials: int, ladder: list[Rung]) -> list[Stage]:
     """Trainings at each rung when `trials` candidates go through `ladder` (at least one full)."""
     stages = [Stage(ladder[0], trials)]
     for k, rung in enumerate(ladder[1:]):
-        stages.append(Stage(rung, max(1, int(stages[-1].trainings // promote_one_in(k, len(ladder))))))
+        stages.append(Stage(rung, max(1, share(stages[-1].trainings, k, len(ladder)))))
     return stages
 
 
@@ -82,6 +82,11 @@ def promote_one_in(k: int, n_rungs: int) -> float:
     top: the rung below full training always has the last share (PROMOTE_ONE_IN[-1]), also where a
     small run leaves out a cheap rung."""
     return PROMOTE_ONE_IN[max(0, len(PROMOTE_ONE_IN) - 1 - (n_rungs - 2 - k))]
+
+
+def share(results: int, k: int, n_rungs: int) -> int:
+    """How many of rung k's `results` candidates go up: the plan and the promotions count alike."""
+    return int(results // promote_one_in(k, n_rungs))
 
 
 def rung_of(trial: optuna.trial.FrozenTrial) -> int:
@@ -135,7 +140,7 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
     for k in [*reversed(range(below_full)), below_full]:  # full training last
         if k < 0 or (k == below_full and not final):
             continue
-        quota = int(len(done[k]) // promote_one_in(k, n_rungs))
+        quota = share(len(done[k]), k, n_rungs)
         fast = [t for t in done[k] if min_speed is None or (images_per_second(t) or 0) >= min_speed]
         ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
         if final and ranked:
