@@ -2,7 +2,7 @@
 
 Samples --trials candidates from the space and trains each at every rung of the CPU default
 (nas/config.py RUNGS: a complete short training on the first N images). The candidates the search
-could send to full training on this device (on a CPU: fast enough, nas.fidelity.min_promotion_speed;
+could send to full training on this device (on a CPU: fast enough, nas.fidelity.time_limits;
 the first --full of them) are then trained in full (20 epochs on the 50,000-image split), seed 0,
 and again with seed 1, which measures the noise: how much the full ranking moves with the seed
 alone. Each fidelity is a search over the same candidates (Optuna's enqueue_trial, in the same
@@ -33,7 +33,7 @@ import optuna  # noqa: E402
 
 from nas.config import RUNGS, Fidelity, SearchSettings  # noqa: E402
 from nas.data import TRAIN_IMAGES  # noqa: E402
-from nas.fidelity import images_per_second, min_promotion_speed, promote_one_in, rungs  # noqa: E402
+from nas.fidelity import promote_one_in, rungs, time_limits  # noqa: E402
 from nas.render import plural  # noqa: E402
 from nas.search import run_search  # noqa: E402
 from nas.storage import open_study  # noqa: E402
@@ -97,10 +97,10 @@ def main() -> None:
     for epochs, images in RUNGS[1:]:
         cheap[(epochs, images)] = trained(study_name(epochs, images), epochs, images, candidates=candidates)
     # the candidates the search could train in full here: fast enough at the last rung
-    min_speed = min_promotion_speed(rungs(Fidelity.MULTI, args.epochs, TRAIN_IMAGES), device.type == "cpu")
+    limits = time_limits(rungs(Fidelity.MULTI, args.epochs, TRAIN_IMAGES), device.type == "cpu")
     last = cheap[RUNGS[-1]]
     promotable = [c for c in candidates if key(c) in last
-                  and (min_speed is None or (images_per_second(last[key(c)]) or 0) >= min_speed)][:args.full]
+                  and (limits is None or limits.full_seconds(last[key(c)]) <= limits.per_training)][:args.full]
     for epochs, images in args.also:
         cheap[(epochs, images)] = trained(study_name(epochs, images), epochs, images, candidates=promotable)
     runs = {"full": trained("full", args.epochs, None, candidates=promotable)}

@@ -86,17 +86,22 @@ JUDGE_TIMEOUT_SECONDS = 60.0  # a model file must be imported and checked within
 # second rung does rank them (Spearman 0.67, the top 3 the same), so it picks the few trained in
 # full. Seven: with six (1 in 4) a search took 47.2 min, best 99.49% (search-cpu.md in git
 # history, AMD EPYC); validating cheap rungs once saves about 4 min, a seventh finalist's time.
-# With seven and the 5-min limit below: 50.3 min, best 99.38% (search-cpu.md, Intel Xeon).
+# With seven and a 5-min limit per finalist: 50.3 min, best 99.38% (search-cpu.md, Intel Xeon).
 RUNGS = ((2, 8_000), (4, 20_000))
 PROMOTE_ONE_IN = (2, 3.5)
 # On a CPU, candidates differ up to 5× in speed (depthwise and 28×28 layers are slow there), and
-# the slow ones learn faster at the cheap rungs, so they win the cuts: with a limit of 12 min, one
-# search drifted to them (half its 50 candidates 590-800 s, its first finalist 13 min), and 7
-# finalists would have taken 90 min. So a candidate goes up a rung only if, at the speed measured
-# at its rung (eager), its full training would take at most this: 7 finalists in about 35 min.
-# The 99.49% search's finalists, its best included, trained in full in 228-350 s (compiled,
-# validation included); those of search-cpu.md, under this limit, in 233-385 s.
-CPU_FULL_TRAINING_SECONDS = 300
+# the slow ones learn faster at the cheap rungs, so they win the cuts: with a limit of 12 min per
+# candidate, one search drifted to them (half its 50 candidates 590-800 s, its first finalist 13
+# min), and 7 finalists would have taken 90 min. A limit of 5 min kept a search to 50.3 min, but
+# its best reached 99.38% (search-cpu.md, Intel Xeon), and the 99.49% search's finalists, under
+# 12 min, had trained in full in 228-350 s (compiled). So time is limited twice, at the
+# speed a candidate showed at its rung (eager): it goes up a rung only if its full training would
+# take at most CPU_FULL_TRAINING_SECONDS, and full training takes the best of the rung below in
+# order, skipping those that no longer fit, until the finalists' share or CPU_FULL_STAGE_SECONDS
+# is spent (counting each finished training by its own time): the best can be slow, and the
+# stage stays near 30 min, with the rungs below taking 15-20 min.
+CPU_FULL_TRAINING_SECONDS = 480
+CPU_FULL_STAGE_SECONDS = 1800
 DEFAULT_LR = {Optimizer.SGD: 0.2, Optimizer.ADAM: 0.01, Optimizer.ADAMW: 0.01}  # one-cycle peaks; sgd: 0.2
 # beat 0.1, 0.15 and 0.4 in short CPU runs of the reference net
 

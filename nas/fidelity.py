@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from nas.config import CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective, SearchSettings
+from nas.config import (CPU_FULL_STAGE_SECONDS, CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective,
+                        SearchSettings)
 from nas.errors import NasError
 
 
@@ -63,10 +64,26 @@ def rungs(fidelity: Fidelity, epochs: int, train_images: int) -> list[Rung]:
     return [r for r in cheap if r.cost < full.cost] + [full]
 
 
-def min_promotion_speed(ladder: list[Rung], on_cpu: bool) -> float | None:
-    """Images per second below which a candidate does not go up (None: no limit). On a CPU,
-    candidates differ up to 4× in speed, and one too slow would take most of the search in full."""
-    return ladder[-1].cost / CPU_FULL_TRAINING_SECONDS if on_cpu and len(ladder) > 1 else None
+@dataclass(frozen=True)
+class TimeLimits:
+    """On a CPU, how long full training may take, projected from the speed a candidate showed at its rung."""
+
+    full_cost: int  # images of one full training, all epochs together
+    per_training: float  # seconds: a candidate whose full training would take longer does not go up
+    full_stage: float  # seconds: all full trainings together
+
+    def full_seconds(self, trial: optuna.trial.FrozenTrial) -> float:
+        """The seconds of training steps `trial`'s candidate would take in full (inf: speed unknown)."""
+        speed = images_per_second(trial)
+        return self.full_cost / speed if speed else float("inf")
+
+
+def time_limits(ladder: list[Rung], on_cpu: bool) -> TimeLimits | None:
+    """The limits of a multi-fidelity search on a CPU (None elsewhere: no limit). There candidates
+    differ up to 5× in speed, and without limits the slow ones would take most of the search."""
+    if not on_cpu or len(ladder) == 1:
+        return None
+    return TimeLimits(ladder[-1].cost, CPU_FULL_TRAINING_SECONDS, CPU_FULL_STAGE_SECONDS)
 
 
 def plan(trials: int, ladder: list[Rung]) -> list[Stage]:
@@ -113,7 +130,7 @@ def images_per_second(trial: optuna.trial.FrozenTrial) -> float | None:
 
 
 def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: bool,
-                  min_speed: float | None = None) -> tuple[optuna.trial.FrozenTrial, int] | None:
+                  limits: TimeLimits | None = None) -> tuple[optuna.trial.FrozenTrial, int] | None:
     """The candidate to train at a higher rung now, as (its trial at the rung below, that rung),
     or None.
 
@@ -124,16 +141,18 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
     sends up at least one. Until then nothing goes to full training: it costs most, so it picks
     from all of the rung below rather than from its first results (workers train new candidates
     meanwhile; none waits); and it comes after every promotion due at the lower rungs, so the last
-    candidates reach the rung below it in time to be picked. `min_speed` (images per second):
-    slower candidates do not go up; the share goes to the best of the fast enough.
+    candidates reach the rung below it in time to be picked. `limits` (on a CPU): a candidate too
+    slow to train in full within limits.per_training does not go up, and full training takes the
+    best of the rung below in order, skipping any whose projection would not fit in what is left
+    of limits.full_stage, so the stage costs about that.
     """
     done: list[list[optuna.trial.FrozenTrial]] = [[] for _ in range(n_rungs)]
-    taken: list[set[int]] = [set() for _ in range(n_rungs)]
+    taken: list[dict[int, optuna.trial.FrozenTrial]] = [{} for _ in range(n_rungs)]  # candidate: its trial
     for t in trials:
         k = rung_of(t)
         if not 0 <= k < n_rungs:
             continue
-        taken[k].add(candidate_of(t))
+        taken[k][candidate_of(t)] = t
         if t.state == TrialState.COMPLETE and t.values:
             done[k].append(t)
     below_full = n_rungs - 2
@@ -141,13 +160,18 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
         if k < 0 or (k == below_full and not final):
             continue
         quota = share(len(done[k]), k, n_rungs)
-        fast = [t for t in done[k] if min_speed is None or (images_per_second(t) or 0) >= min_speed]
+        fast = [t for t in done[k] if limits is None or limits.full_seconds(t) <= limits.per_training]
         ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
         if final and ranked:
             quota = max(quota, 1)
-        if sum(candidate_of(t) in taken[k + 1] for t in ranked) >= quota:
+        up = [t for t in ranked if candidate_of(t) in taken[k + 1]]
+        if len(up) >= quota:
             continue  # the rung's share has gone up (as the plan counts), even if others now rank higher
-        for t in ranked[:quota]:
-            if candidate_of(t) not in taken[k + 1]:
+        # full training on a CPU: what is left of its stage's time, counting the trainings taken up
+        # by their own seconds once finished (compilation and validation included), else projected
+        left = limits.full_stage - sum(taken[k + 1][candidate_of(t)].user_attrs.get("seconds") or
+                                       limits.full_seconds(t) for t in up) if limits and k == below_full else None
+        for t in ranked:
+            if candidate_of(t) not in taken[k + 1] and (left is None or limits.full_seconds(t) <= left):
                 return t, k + 1
     return None

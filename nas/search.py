@@ -25,8 +25,8 @@ from nas.arch import arch_string, build, normalized
 from nas.config import Fidelity, Objective, Pruner, Recipe, Sampler, SearchSettings
 from nas.data import TRAIN_IMAGES, VAL_SIZE, load_train_val
 from nas.errors import NasError, first_line
-from nas.fidelity import (Rung, Stage, candidate_of, due_promotion, min_promotion_speed, plan, resolve_fidelity,
-                          rung_of, rungs)
+from nas.fidelity import (Rung, Stage, TimeLimits, candidate_of, due_promotion, plan, resolve_fidelity, rung_of,
+                          rungs, time_limits)
 from nas.rules import Rules
 from nas.validator import check
 from nas.space import load_space
@@ -73,13 +73,15 @@ def cpu_cost(settings: SearchSettings, cores: int, dtype: str) -> CostEstimate:
     per_val = CPU_VAL_SECONDS * (settings.val_subset or VAL_SIZE) / VAL_SIZE * slower
     ladder = search_rungs(settings, on_gpu=False)
     stages = plan(settings.trials, ladder)
-    min_speed = min_promotion_speed(ladder, on_cpu=True)
-    # a candidate that goes up is at least that fast, also where the reference net would not be
-    per_promoted_image = per_image if min_speed is None else min(per_image, 1 / min_speed)
+    limits = time_limits(ladder, on_cpu=True)
+    # a candidate that goes up is at least as fast as the limit, also where the reference net would not be
+    per_promoted_image = per_image if limits is None else min(per_image, limits.per_training / limits.full_cost)
     validations = [1] * (len(stages) - 1) + [stages[-1].rung.epochs]  # a cheap rung validates its last epoch
-    seconds = sum(s.trainings * (s.rung.cost * (per_promoted_image if k else per_image) + n * per_val + CHECK_SECONDS)
-                  for k, (s, n) in enumerate(zip(stages, validations)))
-    return CostEstimate(seconds, per_image * (settings.subset or CPU_EPOCH_IMAGES), stages)
+    seconds = [s.trainings * (s.rung.cost * (per_promoted_image if k else per_image) + n * per_val + CHECK_SECONDS)
+               for k, (s, n) in enumerate(zip(stages, validations))]
+    if limits is not None:  # full training stops taking candidates when its stage's time is spent
+        seconds[-1] = min(seconds[-1], limits.full_stage)
+    return CostEstimate(sum(seconds), per_image * (settings.subset or CPU_EPOCH_IMAGES), stages)
 
 
 def search_rungs(settings: SearchSettings, on_gpu: bool) -> list[Rung]:
@@ -348,8 +350,8 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     ladder = rungs(settings.fidelity, settings.epochs, len(train_data))
-    min_speed = min_promotion_speed(ladder, device.type == "cpu")
-    while (trial := _next_trial(study, budget, len(ladder), min_speed)) is not None:
+    limits = time_limits(ladder, device.type == "cpu")
+    while (trial := _next_trial(study, budget, len(ladder), limits)) is not None:
         # samplers draw lazily, at the space's first suggest: a sampler set now draws this trial
         study.sampler = _sampler(replace(settings, seed=trial_sampler_seed(settings.seed, trial.number)))
         promotion = rung_of(trial) > 0
@@ -367,12 +369,12 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
             observer.trial_finished(finished)
 
 
-def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int, min_speed: float | None) -> optuna.Trial | None:
+def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int, limits: TimeLimits | None) -> optuna.Trial | None:
     """The next trial to run: a due promotion to a higher rung, else a new candidate while the
     budget has slots; None when there is neither, or the timeout has passed.
 
     Decided under the budget's lock, so two workers of a run never take up the same candidate.
-    `min_speed`: on a CPU, the images per second below which a candidate is too slow to go up.
+    `limits`: on a CPU, how long full trainings may take (nas.fidelity.due_promotion).
     A promotion is enqueued with the candidate's parameters and user attrs `rung` and `candidate`;
     study.ask() takes waiting trials first (so also a failed trial queued again for a retry).
     """
@@ -381,7 +383,7 @@ def _next_trial(study: optuna.Study, budget: Budget, n_rungs: int, min_speed: fl
             return None
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
         # full fidelity has no rungs to go up: no need to read every trial from the storage
-        due = due_promotion(study.get_trials(deepcopy=False), n_rungs, budget.spent, min_speed) \
+        due = due_promotion(study.get_trials(deepcopy=False), n_rungs, budget.spent, limits) \
             if n_rungs > 1 else None
         if due is not None:
             below, rung = due

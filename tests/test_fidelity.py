@@ -15,7 +15,7 @@ from nas.arch import act, bn, build, conv, gap, head, pool, residual
 from nas.config import Fidelity, Objective, SearchSettings
 from nas.data import load_train_val
 from nas.errors import NasError
-from nas.fidelity import Rung, due_promotion, plan, promote_one_in, resolve_fidelity, rungs
+from nas.fidelity import Rung, TimeLimits, due_promotion, plan, promote_one_in, resolve_fidelity, rungs
 from nas.train import Recipe, train
 
 
@@ -77,15 +77,34 @@ def test_promotions_take_the_best_share_of_each_rung_once():
 def test_a_candidate_too_slow_for_full_training_leaves_its_place_to_the_best_fast_one():
     trials = [_result(0, 0.99, train_seconds=40.0)] + [_result(n, 0.9 + n / 100) for n in range(1, 4)]
     assert due_promotion(trials, 3, final=False)[0].number == 0
-    # 16,000 images in 40 s is 400 images/s; the others train 4,000/s
-    assert due_promotion(trials, 3, final=False, min_speed=1_000)[0].number == 3
+    # 16,000 images in 40 s: 1,000,000 in 2,500 s; the others train them in 250 s
+    limits = TimeLimits(full_cost=1_000_000, per_training=480, full_stage=1_800)
+    assert due_promotion(trials, 3, final=False, limits=limits)[0].number == 3
 
 
 def test_speed_is_the_fastest_epochs_so_a_slow_first_epoch_does_not_hold_a_candidate_back():
     # 40 s in all, but its second epoch trained 8,000 images in 2 s: 4,000/s
     trials = [_result(0, 0.99, train_seconds=40.0, epoch_train_seconds=[38.0, 2.0])]
     trials += [_result(n, 0.9 + n / 100) for n in range(1, 4)]
-    assert due_promotion(trials, 3, final=False, min_speed=1_000)[0].number == 0
+    assert due_promotion(trials, 3, final=False, limits=TimeLimits(1_000_000, 480, 1_800))[0].number == 0
+
+
+def test_full_training_takes_the_best_in_order_that_fit_in_what_is_left_of_its_stage():
+    """On a CPU, a slow candidate that ranks first still trains in full; the stage's time then
+    skips those that would overrun it, and a finished training counts by its own seconds."""
+    limits = TimeLimits(full_cost=1_000_000, per_training=480, full_stage=1_000)
+    projected = {0: 600, 1: 400, 2: 450, 3: 250, 4: 300}  # seconds in full, at each one's speed below
+    trials = [_result(n, 0.99 - n / 100, train_seconds=projected.get(n, 250) * 16_000 / 1_000_000)
+              for n in range(14)]  # a single cheap rung: 14 results, a share of 4
+    picks = []
+    while (due := due_promotion(trials, 2, final=True, limits=limits)) is not None:
+        picks.append(due[0].number)
+        trials.append(_result(100 + len(picks), 0.995, rung=1, candidate=due[0].number,
+                              state=optuna.trial.TrialState.RUNNING))
+    # 0 is too slow to go up at all; 1 and 2 take 850 s of the 1,000; no other fits in 150 s
+    assert picks == [1, 2]
+    trials[-2] = _result(101, 0.995, rung=1, candidate=1, seconds=300.0)  # 1 finished in 300 s, not 400
+    assert due_promotion(trials, 2, final=True, limits=limits)[0].number == 3  # 250 s fit now
 
 
 def test_full_training_waits_for_the_last_candidate_and_then_takes_the_best_share():

@@ -198,10 +198,11 @@ def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mn
 def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
     note = cost_note(cpu_cost(SearchSettings(), cores=2, dtype="float32"))  # the defaults on a CPU: multi-fidelity
     assert note.startswith("Multi-fidelity search (--fidelity full trains every candidate fully; a candidate "
-                           "goes up a rung only if fast enough to train in full in 5 min): on the CPU")
-    assert "about 64 min: 50 candidates × 2 epochs × 8,000 images, the best 25 × 4 epochs × 20,000, the best " \
+                           "goes up a rung only if fast enough to train in full in 8 min, and full training takes the "
+                           "best that fit in 30 min): on the CPU")
+    assert "about 59 min: 50 candidates × 2 epochs × 8,000 images, the best 25 × 4 epochs × 20,000, the best " \
            "7 × 20 epochs × 50,000, at ~23.4 s per epoch" in note
-    assert "about 62 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), cores=2, dtype="bf16"))  # 17.8 s
+    assert "about 53 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), cores=2, dtype="bf16"))  # 17.8 s
     note = cost_note(cpu_cost(SearchSettings(fidelity="full"), cores=2, dtype="float32"))
     assert "about 7.2 h: 50 trials × 20 epochs × 50,000 images" in note
     assert all(option in note for option in ("--trials", "--epochs", "--subset"))
