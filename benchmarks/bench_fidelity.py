@@ -35,7 +35,7 @@ from nas.config import RUNGS, Fidelity, SearchSettings  # noqa: E402
 from nas.data import TRAIN_IMAGES  # noqa: E402
 from nas.fidelity import promote_one_in, rungs, time_limits  # noqa: E402
 from nas.render import plural  # noqa: E402
-from nas.search import run_search  # noqa: E402
+from nas.search import measure_cpu_speed, run_search  # noqa: E402
 from nas.storage import open_study  # noqa: E402
 from nas.train import resolve_device  # noqa: E402
 
@@ -97,7 +97,8 @@ def main() -> None:
     for epochs, images in RUNGS[1:]:
         cheap[(epochs, images)] = trained(study_name(epochs, images), epochs, images, candidates=candidates)
     # the candidates the search could train in full here: fast enough at the last rung
-    limits = time_limits(rungs(Fidelity.MULTI, args.epochs, TRAIN_IMAGES), device.type == "cpu")
+    limits = time_limits(rungs(Fidelity.MULTI, args.epochs, TRAIN_IMAGES),
+                         measure_cpu_speed(device).train if device.type == "cpu" else None)
     last = cheap[RUNGS[-1]]
     promotable = [c for c in candidates if key(c) in last
                   and (limits is None or limits.full_seconds(last[key(c)]) <= limits.per_training)][:args.full]

@@ -94,14 +94,16 @@ PROMOTE_ONE_IN = (2, 3.5)
 # candidate, one search drifted to them (half its 50 candidates 590-800 s, its first finalist 13
 # min), and 7 finalists would have taken 90 min. A limit of 5 min kept a search to 50.3 min, but
 # its best reached 99.38% (search-cpu.md, Intel Xeon), and the 99.49% search's finalists, under
-# 12 min, had trained in full in 228-350 s (compiled). So time is limited twice, at the
-# speed a candidate showed at its rung (eager): it goes up a rung only if its full training would
-# take at most CPU_FULL_TRAINING_SECONDS, and full training takes the best of the rung below in
-# order, skipping those that no longer fit, until the finalists' share or CPU_FULL_STAGE_SECONDS
-# is spent (counting each finished training by its own time): the best can be slow, and the
-# stage stays near 30 min, with the rungs below taking 15-20 min.
-CPU_FULL_TRAINING_SECONDS = 480
-CPU_FULL_STAGE_SECONDS = 1800
+# 12 min, had trained in full in 228-350 s (compiled). So time is limited twice, in units of the
+# reference net's full training, eager, on the machine at hand (nas.search measures it: 2-core
+# CPUs differ 2.4× in speed, 23 to 57 s per epoch): a candidate goes up a rung only if its full
+# training would take at most CPU_FULL_TRAINING_REFS of those, at the speed it showed at its
+# rung; and full training takes the best of the rung below in order, skipping those that no
+# longer fit, until the finalists' share or CPU_FULL_STAGE_REFS is spent (counting each finished
+# training by its own time). So the best can be slow, and on a CPU that trains the reference net
+# at 23 s per epoch the stage takes about 30 min, the rungs below 15-20.
+CPU_FULL_TRAINING_REFS = 1.25
+CPU_FULL_STAGE_REFS = 4.0
 DEFAULT_LR = {Optimizer.SGD: 0.2, Optimizer.ADAM: 0.01, Optimizer.ADAMW: 0.01}  # one-cycle peaks; sgd: 0.2
 # beat 0.1, 0.15 and 0.4 in short CPU runs of the reference net
 

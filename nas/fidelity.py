@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from nas.config import (CPU_FULL_STAGE_SECONDS, CPU_FULL_TRAINING_SECONDS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective,
+from nas.config import (CPU_FULL_STAGE_REFS, CPU_FULL_TRAINING_REFS, PROMOTE_ONE_IN, RUNGS, Fidelity, Objective,
                         SearchSettings)
 from nas.errors import NasError
 
@@ -78,12 +78,14 @@ class TimeLimits:
         return self.full_cost / speed if speed else float("inf")
 
 
-def time_limits(ladder: list[Rung], on_cpu: bool) -> TimeLimits | None:
-    """The limits of a multi-fidelity search on a CPU (None elsewhere: no limit). There candidates
-    differ up to 5× in speed, and without limits the slow ones would take most of the search."""
-    if not on_cpu or len(ladder) == 1:
+def time_limits(ladder: list[Rung], reference_seconds_per_image: float | None) -> TimeLimits | None:
+    """The limits of a multi-fidelity search on a CPU that trains the reference net at this speed
+    (None: on a GPU, no limits). On a CPU candidates differ up to 5× in speed, and without limits
+    the slow ones would take most of the search (nas/config.py CPU_FULL_TRAINING_REFS)."""
+    if reference_seconds_per_image is None or len(ladder) == 1:
         return None
-    return TimeLimits(ladder[-1].cost, CPU_FULL_TRAINING_SECONDS, CPU_FULL_STAGE_SECONDS)
+    reference = ladder[-1].cost * reference_seconds_per_image  # the reference net's full training here
+    return TimeLimits(ladder[-1].cost, CPU_FULL_TRAINING_REFS * reference, CPU_FULL_STAGE_REFS * reference)
 
 
 def plan(trials: int, ladder: list[Rung]) -> list[Stage]:
@@ -144,7 +146,8 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
     candidates reach the rung below it in time to be picked. `limits` (on a CPU): a candidate too
     slow to train in full within limits.per_training does not go up, and full training takes the
     best of the rung below in order, skipping any whose projection would not fit in what is left
-    of limits.full_stage, so the stage costs about that.
+    of limits.full_stage (the first always goes), so the stage costs about that. Where no
+    candidate of a rung is fast enough, the end sends up its fastest.
     """
     done: list[list[optuna.trial.FrozenTrial]] = [[] for _ in range(n_rungs)]
     taken: list[dict[int, optuna.trial.FrozenTrial]] = [{} for _ in range(n_rungs)]  # candidate: its trial
@@ -161,6 +164,8 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
             continue
         quota = share(len(done[k]), k, n_rungs)
         fast = [t for t in done[k] if limits is None or limits.full_seconds(t) <= limits.per_training]
+        if final and not fast and done[k]:  # none fast enough: the fastest, so that one still trains in full
+            fast = [min(done[k], key=limits.full_seconds)]
         ranked = sorted(fast, key=lambda t: (-t.values[0], t.user_attrs.get("total_params", 0), t.number))
         if final and ranked:
             quota = max(quota, 1)
@@ -172,6 +177,6 @@ def due_promotion(trials: list[optuna.trial.FrozenTrial], n_rungs: int, final: b
         left = limits.full_stage - sum(taken[k + 1][candidate_of(t)].user_attrs.get("seconds") or
                                        limits.full_seconds(t) for t in up) if limits and k == below_full else None
         for t in ranked:
-            if candidate_of(t) not in taken[k + 1] and (left is None or limits.full_seconds(t) <= left):
+            if candidate_of(t) not in taken[k + 1] and (left is None or not up or limits.full_seconds(t) <= left):
                 return t, k + 1
     return None

@@ -16,7 +16,6 @@ from rich.text import Text
 from nas.render import epoch_stats, plural, progress_bar
 from nas.leaderboard import Row, mark_pareto, rank, row
 from nas.render import count, pct, secs, test_cell
-from nas.config import CPU_FULL_STAGE_SECONDS, CPU_FULL_TRAINING_SECONDS
 from nas.fidelity import Rung, Stage
 from nas.search import CostEstimate, Observer
 
@@ -69,12 +68,13 @@ def plan_text(stages: list[Stage]) -> str:
 
 def cost_note(cost: CostEstimate) -> str:
     """What a CPU search will cost; when that is more than a few minutes, the options that cut it."""
+    limits = cost.limits
     how = ("Multi-fidelity search (--fidelity full trains every candidate fully; a candidate goes up a "
-           f"rung only if fast enough to train in full in {CPU_FULL_TRAINING_SECONDS / 60:.0f} min, and full "
-           f"training takes the best that fit in {CPU_FULL_STAGE_SECONDS / 60:.0f} min): "
-           if len(cost.stages) > 1 else "")
+           f"rung only if fast enough to train in full in {duration(limits.per_training)}, and full training "
+           f"takes the best that fit in {duration(limits.full_stage)}): " if limits else "")
+    speed = "measured on this CPU" if cost.measured else "as recorded on another CPU"
     note = (f"{how}on the CPU this search may take about {duration(cost.seconds)}: {plan_text(cost.stages)}, at "
-            f"~{cost.seconds_per_epoch:.1f} s per epoch of the whole split (estimated from the reference net; "
+            f"~{cost.seconds_per_epoch:.1f} s per epoch of the whole split (the reference net's speed, {speed}; "
             "pruning shortens it).")
     note = note[0].upper() + note[1:]
     if cost.seconds > CHEAP_SECONDS:

@@ -21,9 +21,9 @@ import numpy as np
 import optuna
 import torch
 
-from nas.arch import arch_string, build, normalized
+from nas.arch import act, arch_string, bn, build, conv, gap, head, normalized, pool
 from nas.config import Fidelity, Objective, Pruner, Recipe, Sampler, SearchSettings
-from nas.data import TRAIN_IMAGES, VAL_SIZE, load_train_val
+from nas.data import TRAIN_IMAGES, VAL_SIZE, Split, load_train_val
 from nas.errors import NasError, first_line
 from nas.fidelity import (Rung, Stage, TimeLimits, candidate_of, due_promotion, plan, resolve_fidelity, rung_of,
                           rungs, time_limits)
@@ -34,14 +34,19 @@ from nas.storage import beating, check_study_name, open_study
 from nas.train import (EpochStats, build_seeded, TrainingDiverged, precision, resolve_device, save_run, train,
                        writable_dir)
 
-# The reference net's seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores,
-# eager, by the trainer's precision: a typical default-space candidate, for cost estimates.
-# Measured by benchmarks/bench_train.py on 2026-11-24: float32 in the record before bf16 (git
-# history), bf16 in an unrecorded run (the recorded one gave 14.39 s eager and 17.60 s compiled:
-# this VM is noisy).
+# The reference net (tests/models/seed_net.py, 14,770 params) as a description: a typical
+# default-space candidate, in whose speed on this machine a CPU search is costed and timed.
+REFERENCE_NET = [conv(10), bn(), act(), conv(16), bn(), act(), conv(20), bn(), act(), pool(), conv(10, kernel=1),
+                 bn(), act(), conv(16), bn(), act(), conv(16), bn(), act(), conv(20), bn(), act(), conv(16), bn(),
+                 act(), gap(), head()]
+# Its seconds per training epoch on 50,000 images, batch 128, on 2 CPU cores, eager, by the
+# trainer's precision, measured by benchmarks/bench_train.py on 2026-11-24 (float32 in the record
+# before bf16, in git history; bf16 in an unrecorded run): the speed assumed for a search too small
+# to be worth measuring this machine for. 2-core machines differ: one took 57 s in float32.
 CPU_EPOCH_SECONDS = {"bf16": 17.81, "float32": 23.41}
 CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 50_000, 2
 CPU_VAL_SECONDS = 2.4  # validating on the 10,000 images once (nas/train.py, EVAL_BATCH), 2 cores
+MEASURE_ABOVE_SECONDS = 300  # a CPU search estimated longer than this measures the machine's speed first (~5 s)
 CHECK_SECONDS = 3.0  # the validator's checks of a candidate before it trains, about
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: the first epochs rank trials poorly
 
@@ -56,24 +61,59 @@ class SearchOutcome:
     stop_reason: str  # "done", "timeout"
 
 
+@dataclass(frozen=True)
+class CpuSpeed:
+    """How fast a CPU trains and validates the reference net, eager, in seconds per image."""
+
+    train: float
+    val: float
+    measured: bool  # on this machine; else as recorded on another (CPU_EPOCH_SECONDS)
+
+
+def recorded_cpu_speed(cores: int, dtype: str) -> CpuSpeed:
+    """The recorded speed, scaled to `cores` training threads, in `dtype` ("bf16" or "float32", as
+    nas.train.precision names it)."""
+    slower = CPU_EPOCH_CORES / max(1, cores)
+    return CpuSpeed(CPU_EPOCH_SECONDS[dtype] / CPU_EPOCH_IMAGES * slower, CPU_VAL_SECONDS / VAL_SIZE * slower, False)
+
+
+def measure_cpu_speed(device: torch.device) -> CpuSpeed:
+    """The reference net's speed on this CPU: two epochs on 1,280 random images (the speed does
+    not depend on what they show), timed on the second, the first carrying one-time costs."""
+    generator = torch.Generator().manual_seed(0)
+    data = Split(torch.randint(0, 256, (1_280, 28, 28), dtype=torch.uint8, generator=generator),
+                 torch.randint(0, 10, (1_280,), generator=generator))
+    result = train(build_seeded(lambda: build(normalized(REFERENCE_NET)), 0), data, data, Recipe(epochs=2),
+                   device=device, compile=False, val_epochs=1)
+    last = result.history[-1]
+    return CpuSpeed(last.train_seconds / len(data), (last.seconds - last.train_seconds) / len(data), True)
+
+
+def cpu_speed(settings: SearchSettings, device: torch.device) -> CpuSpeed:
+    """The speed to cost and time a CPU search by: measured here, unless the search is so small
+    (as recorded speeds cost it) that the few seconds of measuring would weigh."""
+    recorded = recorded_cpu_speed(torch.get_num_threads(), precision(device))
+    return measure_cpu_speed(device) if cpu_cost(settings, recorded).seconds > MEASURE_ABOVE_SECONDS else recorded
+
+
 @dataclass
 class CostEstimate:
-    """What a search will take on the CPU, scaled from the reference net's measured speed."""
+    """What a search will take on the CPU, from the reference net's speed there."""
 
     seconds: float  # every planned training run to its end (pruning only shortens it)
     seconds_per_epoch: float  # of the reference net on the whole training split
     stages: list[Stage]  # the trainings planned at each rung (one stage at full fidelity)
+    limits: TimeLimits | None  # on the time of full trainings (multi-fidelity)
+    measured: bool  # the speed was measured on this machine
 
 
-def cpu_cost(settings: SearchSettings, cores: int, dtype: str) -> CostEstimate:
-    """The estimate for `settings` on `cores` CPU cores (training threads) training in `dtype`
-    ("bf16" or "float32", as nas.train.precision names it)."""
-    slower = CPU_EPOCH_CORES / max(1, cores)
-    per_image = CPU_EPOCH_SECONDS[dtype] / CPU_EPOCH_IMAGES * slower
-    per_val = CPU_VAL_SECONDS * (settings.val_subset or VAL_SIZE) / VAL_SIZE * slower
+def cpu_cost(settings: SearchSettings, speed: CpuSpeed) -> CostEstimate:
+    """The estimate for `settings` on a CPU that trains the reference net at `speed`."""
+    per_image = speed.train
+    per_val = speed.val * (settings.val_subset or VAL_SIZE)
     ladder = search_rungs(settings, on_gpu=False)
     stages = plan(settings.trials, ladder)
-    limits = time_limits(ladder, on_cpu=True)
+    limits = time_limits(ladder, per_image)
     # a candidate that goes up is at least as fast as the limit, also where the reference net would not be
     per_promoted_image = per_image if limits is None else min(per_image, limits.per_training / limits.full_cost)
     validations = [1] * (len(stages) - 1) + [stages[-1].rung.epochs]  # a cheap rung validates its last epoch
@@ -81,7 +121,8 @@ def cpu_cost(settings: SearchSettings, cores: int, dtype: str) -> CostEstimate:
                for k, (s, n) in enumerate(zip(stages, validations))]
     if limits is not None:  # full training stops taking candidates when its stage's time is spent
         seconds[-1] = min(seconds[-1], limits.full_stage)
-    return CostEstimate(sum(seconds), per_image * (settings.subset or CPU_EPOCH_IMAGES), stages)
+    return CostEstimate(sum(seconds), per_image * (settings.subset or CPU_EPOCH_IMAGES), stages, limits,
+                        speed.measured)
 
 
 def search_rungs(settings: SearchSettings, on_gpu: bool) -> list[Rung]:
@@ -256,16 +297,19 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     study.set_user_attr("objective", settings.objective)
-    cost = cpu_cost(settings, torch.get_num_threads(), precision(device)) if device.type == "cpu" else None
+    speed = cpu_speed(settings, device) if device.type == "cpu" else None
+    cost = cpu_cost(settings, speed) if speed is not None else None
+    # each of several CPU workers trains on its share of the cores, so that much slower
+    reference_speed = speed.train * workers if speed is not None else None
     stages = plan(settings.trials, search_rungs(settings, on_gpu=device.type == "cuda"))
     observer.started(settings, study, stages, cost)
     start = time.monotonic()
     ctx = multiprocessing.get_context("spawn")  # no fork: torch and CUDA state do not survive it
     budget = Budget(settings.trials, settings.max_rejections_per_trial * settings.trials, settings.timeout, ctx)
     if workers == 1:
-        search_worker(settings, budget, observer=observer)
+        search_worker(settings, budget, reference_speed, observer)
     else:
-        _run_workers(settings, workers, budget, observer, ctx)
+        _run_workers(settings, workers, budget, reference_speed, observer, ctx)
     return SearchOutcome(settings.study, budget.trained.value, budget.rejected.value, budget.promoted.value,
                          time.monotonic() - start,
                          "timeout" if budget.timed_out and budget.trained.value < settings.trials else "done")
@@ -291,11 +335,11 @@ class _Relay(Observer):
         self.events.put(("rejected", args))
 
 
-def _run_workers(settings, workers, budget, observer, ctx) -> None:
+def _run_workers(settings, workers, budget, reference_speed, observer, ctx) -> None:
     """Start the worker processes and pass their events to `observer` until they finish."""
     errors, events = ctx.Queue(), ctx.Queue()
     threads = max(1, (os.cpu_count() or 1) // workers)
-    procs = [ctx.Process(target=_worker_main, args=(settings, budget, threads, errors, events), daemon=True)
+    procs = [ctx.Process(target=_worker_main, args=(settings, budget, reference_speed, threads, errors, events), daemon=True)
              for _ in range(workers)]
     for proc in procs:
         proc.start()
@@ -323,17 +367,19 @@ def _run_workers(settings, workers, budget, observer, ctx) -> None:
                        "--debug to see why")
 
 
-def _worker_main(settings: SearchSettings, budget: Budget, threads: int, errors, events) -> None:
+def _worker_main(settings: SearchSettings, budget: Budget, reference_speed: float | None, threads: int, errors,
+                 events) -> None:
     torch.set_num_threads(threads)
     try:
-        search_worker(settings, budget, _Relay(events))
+        search_worker(settings, budget, reference_speed, _Relay(events))
     except KeyboardInterrupt:
         pass  # the running trial is already marked failed
     except NasError as exc:
         errors.put(str(exc))
 
 
-def search_worker(settings: SearchSettings, budget: Budget, observer: Observer | None = None) -> None:
+def search_worker(settings: SearchSettings, budget: Budget, reference_speed: float | None = None,
+                  observer: Observer | None = None) -> None:
     """One worker: claim a slot, sample, check, train; until the budget is spent.
 
     Ask-and-tell rather than study.optimize(): a candidate rejected before training must not
@@ -341,7 +387,9 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
     processes, which optimize(n_trials=...) per process cannot.
 
     The sampler is seeded per trial (trial_sampler_seed), so no two trials share a random stream;
-    every trial still trains with settings.seed, so results compare.
+    every trial still trains with settings.seed, so results compare. `reference_speed`: on a CPU,
+    the seconds per image this worker trains the reference net in, which sets the time limits
+    of a multi-fidelity search (nas.fidelity.time_limits); None on a GPU.
     """
     observer = observer or Observer()
     space = load_space(settings.space)
@@ -350,7 +398,7 @@ def search_worker(settings: SearchSettings, budget: Budget, observer: Observer |
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     ladder = rungs(settings.fidelity, settings.epochs, len(train_data))
-    limits = time_limits(ladder, device.type == "cpu")
+    limits = time_limits(ladder, reference_speed)
     while (trial := _next_trial(study, budget, len(ladder), limits)) is not None:
         # samplers draw lazily, at the space's first suggest: a sampler set now draws this trial
         study.sampler = _sampler(replace(settings, seed=trial_sampler_seed(settings.seed, trial.number)))

@@ -107,6 +107,16 @@ def test_full_training_takes_the_best_in_order_that_fit_in_what_is_left_of_its_s
     assert due_promotion(trials, 2, final=True, limits=limits)[0].number == 3  # 250 s fit now
 
 
+def test_where_no_candidate_is_fast_enough_the_fastest_still_trains_in_full():
+    limits = TimeLimits(full_cost=1_000_000, per_training=480, full_stage=1_800)
+    trials = [_result(n, 0.99 - n / 100, train_seconds=40.0 - n) for n in range(4)]  # 2,000-2,500 s in full
+    assert due_promotion(trials, 2, final=False, limits=limits) is None  # while candidates come, none goes
+    below, rung = due_promotion(trials, 2, final=True, limits=limits)
+    assert (below.number, rung) == (3, 1)  # at the end, the fastest
+    trials.append(_result(4, 0.99, rung=1, candidate=3, state=optuna.trial.TrialState.RUNNING))
+    assert due_promotion(trials, 2, final=True, limits=limits) is None  # and that one only
+
+
 def test_full_training_waits_for_the_last_candidate_and_then_takes_the_best_share():
     """Promotions to full training, the costly ones, wait until no new candidate will come, so they
     pick from all of the rung below, not from its first few results."""

@@ -12,12 +12,14 @@ from pathlib import Path
 import optuna
 import pytest
 import sqlalchemy.exc
+import torch
 
 import search_spaces
-from helpers import ROOT, run_nas, wait_until
-from nas.arch import build
+from helpers import MODELS, ROOT, run_nas, wait_until
+from nas.arch import build, normalized
+from nas.modelfile import load_model
 from nas.render_search import cost_note
-from nas.search import SearchSettings, _candidate, cpu_cost, rejection_reason
+from nas.search import REFERENCE_NET, CpuSpeed, SearchSettings, _candidate, cpu_cost, cpu_speed, recorded_cpu_speed, rejection_reason
 from nas.space import list_spaces
 from nas.validator import check
 
@@ -196,17 +198,41 @@ def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mn
 
 
 def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
-    note = cost_note(cpu_cost(SearchSettings(), cores=2, dtype="float32"))  # the defaults on a CPU: multi-fidelity
+    recorded = recorded_cpu_speed(cores=2, dtype="float32")  # the reference net at 23.4 s per epoch
+    note = cost_note(cpu_cost(SearchSettings(), recorded))  # the defaults on a CPU: multi-fidelity
     assert note.startswith("Multi-fidelity search (--fidelity full trains every candidate fully; a candidate "
-                           "goes up a rung only if fast enough to train in full in 8 min, and full training takes the "
-                           "best that fit in 30 min): on the CPU")
-    assert "about 59 min: 50 candidates × 2 epochs × 8,000 images, the best 25 × 4 epochs × 20,000, the best " \
-           "7 × 20 epochs × 50,000, at ~23.4 s per epoch" in note
-    assert "about 53 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), cores=2, dtype="bf16"))  # 17.8 s
-    note = cost_note(cpu_cost(SearchSettings(fidelity="full"), cores=2, dtype="float32"))
+                           "goes up a rung only if fast enough to train in full in 10 min, and full training takes the "
+                           "best that fit in 31 min): on the CPU")
+    assert "about 60 min: 50 candidates × 2 epochs × 8,000 images, the best 25 × 4 epochs × 20,000, the best " \
+           "7 × 20 epochs × 50,000, at ~23.4 s per epoch of the whole split (the reference net's speed, as " \
+           "recorded on another CPU" in note
+    assert "about 47 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), recorded_cpu_speed(2, "bf16")))
+    # a CPU half as fast: twice the time, and limits twice as long, so the same candidates go up
+    slow = cpu_cost(SearchSettings(), CpuSpeed(recorded.train * 2, recorded.val * 2, measured=True))
+    assert 1.9 < slow.seconds / cpu_cost(SearchSettings(), recorded).seconds < 2  # the checks' seconds stay
+    assert "in 20 min, and full training takes the best that fit in 62 min" in cost_note(slow)
+    assert "(the reference net's speed, measured on this CPU;" in cost_note(slow)
+    note = cost_note(cpu_cost(SearchSettings(fidelity="full"), recorded))
     assert "about 7.2 h: 50 trials × 20 epochs × 50,000 images" in note
     assert all(option in note for option in ("--trials", "--epochs", "--subset"))
-    assert "--subset" not in cost_note(cpu_cost(SearchSettings(trials=1, epochs=1, subset=500), cores=2, dtype="bf16"))
+    assert "--subset" not in cost_note(cpu_cost(SearchSettings(trials=1, epochs=1, subset=500),
+                                                recorded_cpu_speed(2, "bf16")))
+
+
+def test_a_long_cpu_search_measures_this_cpu_and_a_small_one_does_not():
+    cpu = torch.device("cpu")
+    speed = cpu_speed(SearchSettings(), cpu)
+    assert speed.measured
+    # the reference net's epoch of 50,000 images: 17-65 s on the 2-core machines seen, eager
+    threads = torch.get_num_threads()
+    assert 5 / threads < speed.train * 50_000 < 200 / threads and 0 < speed.val < speed.train
+    assert not cpu_speed(SearchSettings(trials=2, epochs=2, subset=2_000), cpu).measured
+
+
+def test_the_reference_net_that_costs_a_cpu_search_is_the_hand_built_one():
+    ours, theirs = build(normalized(REFERENCE_NET)), load_model(MODELS / "seed_net.py")
+    assert check(ours).total_params == check(theirs).total_params == 14_770
+    assert [p.shape for p in ours.parameters()] == [p.shape for p in theirs.parameters()]
 
 
 def test_ctrl_c_keeps_finished_trials_and_prints_the_leaderboard(mnist_dir, tmp_path):
