@@ -97,7 +97,9 @@ class SearchView(Observer):
         self.rows: list[Row] = []
         self.n_rejected = self.finished = 0  # in this run
         self.trainings = 0  # planned, at every rung
-        self.planned_images = self.done_images = 0  # images to train in all (every epoch), and trained so far
+        # the work planned and done, in each rung's estimated seconds on a CPU, else in images trained
+        self.planned_work = self.done_work = 0.0
+        self.epoch_work: dict[Rung, float] = {}  # the work of one epoch at each rung
         self.running: dict[int, Rung] = {}  # trials under way, and their rungs
         self.multi = False
         self.trial_seconds: list[float] = []  # the current trial's epochs
@@ -124,10 +126,10 @@ class SearchView(Observer):
 
     def _search_end(self) -> str:
         """When the search should end, from the wall time so far and the share of its images trained."""
-        if self.done_images <= 0:
+        if self.done_work <= 0:
             return "?"
         elapsed = time.monotonic() - self.start
-        return finish_time(elapsed * (self.planned_images / self.done_images - 1))
+        return finish_time(elapsed * (self.planned_work / self.done_work - 1))
 
     def _trials_stats(self) -> str:
         rejected = f"; {self.n_rejected} rejected before training" if self.n_rejected else ""
@@ -135,7 +137,11 @@ class SearchView(Observer):
 
     def started(self, settings, study, stages, cost) -> None:
         self.trainings = sum(s.trainings for s in stages)
-        self.planned_images = sum(s.trainings * s.rung.cost for s in stages)
+        # a CPU search's cheap rungs cost more per image (validation, checks) than full training
+        # does: weighed by images alone, their first results would put the end hours too late
+        work = cost.stage_seconds if cost is not None else [s.trainings * s.rung.cost for s in stages]
+        self.epoch_work = {s.rung: w / s.trainings / s.rung.epochs for s, w in zip(stages, work)}
+        self.planned_work = sum(work)
         self.multi = len(stages) > 1
         self.rows = [row(t) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
         if cost is not None:
@@ -156,7 +162,7 @@ class SearchView(Observer):
 
     def epoch_done(self, number, stats) -> None:
         rung = self.running[number]
-        self.done_images += rung.images
+        self.done_work += self.epoch_work.get(rung, 0.0)
         self.trial_seconds.append(stats.seconds)
         per_epoch = sum(self.trial_seconds) / len(self.trial_seconds)
         trial_end = finish_time(per_epoch * (rung.epochs - stats.epoch))
@@ -171,7 +177,7 @@ class SearchView(Observer):
         finished = row(trial)
         rung = self.running.pop(trial.number, None)
         if rung is not None:  # a trial stopped early: the rest of its images are no longer planned
-            self.planned_images -= rung.cost - rung.images * finished.epochs
+            self.planned_work -= self.epoch_work.get(rung, 0.0) * (rung.epochs - finished.epochs)
         self.rows.append(finished)
         self.finished += 1
         if self.live:

@@ -101,6 +101,7 @@ class CostEstimate:
     """What a search will take on the CPU, from the reference net's speed there."""
 
     seconds: float  # every planned training run to its end (pruning only shortens it)
+    stage_seconds: list[float]  # of each stage's trainings together
     seconds_per_epoch: float  # of the reference net on the whole training split
     stages: list[Stage]  # the trainings planned at each rung (one stage at full fidelity)
     limits: TimeLimits | None  # on the time of full trainings (multi-fidelity)
@@ -121,7 +122,7 @@ def cpu_cost(settings: SearchSettings, speed: CpuSpeed) -> CostEstimate:
                for k, (s, n) in enumerate(zip(stages, validations))]
     if limits is not None:  # full training stops taking candidates when its stage's time is spent
         seconds[-1] = min(seconds[-1], limits.full_stage)
-    return CostEstimate(sum(seconds), per_image * (settings.subset or CPU_EPOCH_IMAGES), stages, limits,
+    return CostEstimate(sum(seconds), seconds, per_image * (settings.subset or CPU_EPOCH_IMAGES), stages, limits,
                         speed.measured)
 
 
