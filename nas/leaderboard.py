@@ -87,8 +87,10 @@ def leaderboard(study: optuna.Study, top: int | None = None, include_all: bool =
 
 
 def pareto_front(rows: list[Row]) -> list[Row]:
-    """Complete trials that no other complete trial beats on accuracy and params together."""
-    done = [r for r in rows if r.state == "complete" and r.val_acc is not None and r.total_params is not None]
+    """Complete, fully trained trials that no other such trial beats on accuracy and params together
+    (a lower rung's accuracy, after fewer epochs on fewer images, does not compare)."""
+    done = [r for r in rows if r.state == "complete" and r.full and r.val_acc is not None
+            and r.total_params is not None]
 
     def dominates(a: Row, b: Row) -> bool:
         return (a.val_acc >= b.val_acc and a.total_params <= b.total_params

@@ -158,6 +158,8 @@ def test_multi_fidelity_search_trains_the_best_in_full_and_ranks_it_first(mnist_
     top, rest = rows[0], rows[1:]
     assert top["full"] and top["epochs"] == 3 and top["images"] == 2000 and top["rank"] == 1
     assert all(not r["full"] and r["epochs"] == 2 and r["images"] == 2000 for r in rest)
+    # the Pareto front compares fully trained trials only: lower rungs trained less
+    assert top["pareto"] and not any(r["pareto"] for r in rest)
     study = optuna.load_study(study_name="t", storage=db)
     first = {t.number: t for t in study.trials}[top["trial"]]
     candidate = study.trials[first.user_attrs["candidate"]]
