@@ -46,7 +46,7 @@ REFERENCE_NET = [conv(10), bn(), act(), conv(16), bn(), act(), conv(20), bn(), a
 CPU_EPOCH_SECONDS = {"bf16": 17.81, "float32": 23.41}
 CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 50_000, 2
 CPU_VAL_SECONDS = 2.4  # validating on the 10,000 images once (nas/train.py, EVAL_BATCH), 2 cores
-MEASURE_ABOVE_SECONDS = 300  # a CPU search estimated longer than this measures the machine's speed first (~5 s)
+MEASURE_ABOVE_SECONDS = 300  # a CPU search estimated longer than this measures the machine's speed first (5-10 s)
 CHECK_SECONDS = 3.0  # the validator's checks of a candidate before it trains, about
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: the first epochs rank trials poorly
 
