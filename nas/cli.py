@@ -180,7 +180,7 @@ def train(
     from nas import render
     from nas.data import load_train_val
     from nas.judge import judge_file
-    from nas.modelfile import load_model
+    from nas.modelfile import load_model, model_faults
     from nas.train import build_seeded, save_run, writable_dir
     from nas.train import train as run_training
 
@@ -196,7 +196,8 @@ def train(
         if not report.ok:
             raise RulesBroken(report)
         # What the model prints must not spoil the JSON on stdout
-        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext(), \
+                model_faults(model_file, "training"):
             model = build_seeded(lambda: load_model(model_file, name), seed)
             train_data, val_data = load_train_val(data_dir, subset, val_subset)
             with render.epoch_progress(err_console, epochs) as on_epoch:
@@ -381,7 +382,7 @@ def evaluate(
     from nas.final_test import final_test_model, final_test_trial
     from nas.storage import load_study
     from nas.judge import judge_file
-    from nas.modelfile import load_model
+    from nas.modelfile import load_model, model_faults
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     data = str(data_dir) if data_dir else None
@@ -393,8 +394,9 @@ def evaluate(
             report = judge_file(target, name, rules, timeout=timeout, debug=_debug)  # before any data is loaded
             if not report.ok:
                 raise RulesBroken(report)
-            result = final_test_model(lambda: load_model(target, name), Recipe(epochs=epochs or RECIPE.epochs), seeds,
-                                    target, rules, device, data, subset)
+            with model_faults(target, "training"):
+                result = final_test_model(lambda: load_model(target, name), Recipe(epochs=epochs or RECIPE.epochs),
+                                          seeds, target, rules, device, data, subset)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return

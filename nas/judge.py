@@ -31,6 +31,7 @@ from nas.modelfile import check_source_path
 from nas.rules import Report, Rules
 
 TIMEOUT_SECONDS = 60.0
+MAX_TIMEOUT_SECONDS = 86_400  # a day: a longer wait is a typo, not a model
 MEMORY_MB = 4096  # on top of what importing torch takes
 
 
@@ -44,8 +45,9 @@ def judge_file(path: str | Path, name: str | None = None, rules: Rules = Rules()
     past `timeout` seconds or `memory_mb` MB.
     """
     path = check_source_path(path)
-    if timeout <= 0:
-        raise NasError(f"--timeout {timeout:g} must be positive; give the seconds a model may take to be judged")
+    if not 0 < timeout <= MAX_TIMEOUT_SECONDS:  # NaN fails too; inf and 1e300 overflow the clock's arithmetic
+        raise NasError(f"--timeout {timeout:g} must be a number of seconds above 0 and at most "
+                       f"{MAX_TIMEOUT_SECONDS:,}; give the seconds a model may take to be judged")
     token = secrets.token_hex(16)
     request = {"path": str(path), "name": name, "rules": asdict(rules), "batch_sizes": batch_sizes,
                "memory_mb": memory_mb, "token": token}

@@ -10,6 +10,7 @@ import importlib.util
 import inspect
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -63,13 +64,27 @@ def import_file(path: str | Path, kind: str = "a model") -> ModuleType:
     sys.path.insert(0, str(path.resolve().parent))
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import: a fault to report, not nas's exit
         del sys.modules[name]
         raise NasError(f"importing {path} raised {type(exc).__name__}: {first_line(exc)}; "
                        "fix the file or install what it imports") from exc
     finally:
         sys.path.remove(str(path.resolve().parent))
     return module
+
+
+@contextmanager
+def model_faults(path: str | Path, doing: str):
+    """Whatever a model file's code raises or exits with while nas is `doing` something with its
+    model (training it, say), as one NasError: the judge's child process checked the file before,
+    but a model may fail only later (at its 30th call, say)."""
+    try:
+        yield
+    except (NasError, KeyboardInterrupt):
+        raise
+    except (Exception, SystemExit) as exc:
+        raise NasError(f"{doing} the model of {path} stopped: it raised {type(exc).__name__}: {first_line(exc)}; "
+                       "fix the model") from exc
 
 
 def _materialize(obj, label: str, path: Path) -> nn.Module:
@@ -83,7 +98,7 @@ def _materialize(obj, label: str, path: Path) -> nn.Module:
                        "nn.Module, an nn.Module subclass or a function that returns one")
     try:
         built = obj()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise NasError(f"{label}() in {path} raised {type(exc).__name__}: {first_line(exc)}; "
                        "it must build the model with no arguments") from exc
     if not isinstance(built, nn.Module):

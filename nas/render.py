@@ -36,7 +36,8 @@ def _rf(rf: int | str | None) -> str:
 
 
 def layer_table(report: Report, title: str) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold",
+    # names come from the user's file: Text, never markup ("[/]" would raise a MarkupError)
+    table = Table(title=Text(title), title_justify="left", header_style="bold",
                   caption="RF: receptive field in input pixels", caption_justify="left")
     table.add_column("Layer", no_wrap=True)
     table.add_column("Type", no_wrap=True)
@@ -45,7 +46,7 @@ def layer_table(report: Report, title: str) -> Table:
     table.add_column("MACs", justify="right")
     table.add_column("RF", justify="right")
     for layer in report.layers:
-        table.add_row(layer.name, layer.type, _shape(layer.output_shape),
+        table.add_row(Text(layer.name), Text(layer.type), _shape(layer.output_shape),
                       f"{layer.params:,}" if layer.params else "", f"{layer.macs:,}" if layer.macs else "",
                       _rf(layer.receptive_field))
     return table
@@ -72,7 +73,7 @@ def verdict(report: Report) -> Panel:
     table.add_column("Where")
     table.add_column("Message")
     for v in report.violations:
-        table.add_row(v.rule, v.where, v.message)
+        table.add_row(v.rule, Text(v.where), Text(v.message))
     n = len(report.violations)
     return Panel(table, title=f"FAIL: {n} violation{'s' * (n != 1)}", title_align="left",
                  border_style="red")
@@ -84,7 +85,7 @@ def report_view(report: Report, title: str) -> Group:
 
 def history_table(history: list, title: str) -> Table:
     """Per-epoch training figures (a list of EpochStats)."""
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=Text(title), title_justify="left", header_style="bold")
     for name in ("Epoch", "Train loss", "Train acc", "Val loss", "Val acc", "Seconds"):
         table.add_column(name, justify="right")
     best = max((e.val_acc for e in history if e.val_acc is not None), default=None)

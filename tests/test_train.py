@@ -68,6 +68,20 @@ def test_max_epochs_raises_the_limit_only_when_asked(mnist_dir):
     assert result.exit_code == 2 and "limit of 15" in result.stderr
 
 
+@pytest.mark.parametrize("failure, words", [("raise", "RuntimeError: failed at call 40"), ("exit", "SystemExit: 0")])
+@pytest.mark.parametrize("command", [["train", "--val-subset", "500"], ["evaluate", "--seeds", "1"]])
+def test_a_model_that_fails_only_in_training_exits_2_with_one_line(mnist_dir, monkeypatch, failure, words, command):
+    """It passes every check, then raises or exits at its 40th call: exit 2 and one line, not a
+    traceback, and not the exit status it chose (0)."""
+    monkeypatch.setenv("NAS_TEST_FAILURE", failure)
+    result = run_nas(command[0], MODELS / "trains_then_fails.py", "--epochs", "2", "--subset", "2560",
+                     "--device", "cpu", "--json", *command[1:])
+    assert result.exit_code == 2, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: training the model of") and words in last
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
 def test_rule_breaker_exits_1_without_training(mnist_dir, tmp_path):
     out = tmp_path / "never"
     result = run_nas("train", MODELS / "linear_head.py", "--epochs", "1", "--subset", "1000",

@@ -114,6 +114,31 @@ def test_unjudgeable_input_exits_2_with_one_line(args, words):
     assert len(lines) == 1 and words in lines[0]
     assert "Traceback" not in result.output
 
+def test_markup_in_names_is_shown_as_text():
+    """Class and layer names come from the user's file: "[/]" in them is not rich markup."""
+    result = run_nas("validate", MODELS / "legal_markup_names.py")
+    assert result.exit_code == 0, result.output
+    for text in ("Net[/oops]", "[/].0", "[bold]head.1", "PASS"):
+        assert text in result.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "nan", "inf", "1e300"])
+def test_a_timeout_out_of_range_exits_2_with_one_line(value):
+    result = run_nas("validate", MODELS / "seed_net.py", "--timeout", value)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--timeout {value}" in lines[0].replace("1e+300", "1e300")
+
+
+def test_a_file_that_exits_at_import_is_a_fault_in_this_process_too(tmp_path):
+    """The judge's child process reports an exit; a file that exits only when imported by nas
+    itself (training, say) must not end nas with its status."""
+    path = tmp_path / "exits.py"
+    path.write_text("import sys\nsys.exit(0)\n")
+    with pytest.raises(NasError, match="raised SystemExit"):
+        load_model(path)
+
+
 def test_directory_and_binary_file_exit_2(tmp_path):
     assert run_nas("validate", tmp_path).exit_code == 2
     binary = tmp_path / "weights.py"
