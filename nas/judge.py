@@ -27,7 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.modelfile import check_source_path
+from nas.modelfile import check_source_path, exited
 from nas.rules import Report, Rules
 
 TIMEOUT_SECONDS = 60.0
@@ -215,8 +215,7 @@ def _child(fd: int) -> None:
         message = {"error": f"{request['path']} ran out of memory while being judged (limit "
                             f"{request['memory_mb']:,} MB on top of torch); make the model smaller"}
     except SystemExit as exc:
-        message = {"error": f"{request['path']} called sys.exit({exc.code!r}) while being judged; a model file "
-                            "must not exit"}
+        message = {"error": str(exited(request["path"], exc, "being judged"))}
     except BaseException as exc:  # anything else the file raised through nas's own handling
         traceback.print_exc()
         message = {"error": f"judging {request['path']} raised {type(exc).__name__}; run with --debug to see why"}

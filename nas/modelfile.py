@@ -64,13 +64,21 @@ def import_file(path: str | Path, kind: str = "a model") -> ModuleType:
     sys.path.insert(0, str(path.resolve().parent))
     try:
         spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # sys.exit() at import: a fault to report, not nas's exit
+    except SystemExit as exc:  # a fault to report, not nas's own exit
+        del sys.modules[name]
+        raise exited(path, exc, "being imported", kind) from exc
+    except Exception as exc:
         del sys.modules[name]
         raise NasError(f"importing {path} raised {type(exc).__name__}: {first_line(exc)}; "
                        "fix the file or install what it imports") from exc
     finally:
         sys.path.remove(str(path.resolve().parent))
     return module
+
+
+def exited(path: str | Path, exc: SystemExit, doing: str, kind: str = "a model") -> NasError:
+    """The one line for a file (of `kind`) that called sys.exit while nas was `doing` something with it."""
+    return NasError(f"{path} called sys.exit({exc.code!r}) while {doing}; {kind} file must not exit")
 
 
 @contextmanager
@@ -82,7 +90,9 @@ def model_faults(path: str | Path, doing: str):
         yield
     except (NasError, KeyboardInterrupt):
         raise
-    except (Exception, SystemExit) as exc:
+    except SystemExit as exc:
+        raise exited(path, exc, doing) from exc
+    except Exception as exc:
         raise NasError(f"{doing} the model of {path} stopped: it raised {type(exc).__name__}: {first_line(exc)}; "
                        "fix the model") from exc
 
@@ -98,7 +108,9 @@ def _materialize(obj, label: str, path: Path) -> nn.Module:
                        "nn.Module, an nn.Module subclass or a function that returns one")
     try:
         built = obj()
-    except (Exception, SystemExit) as exc:
+    except SystemExit as exc:
+        raise exited(path, exc, f"building {label}()") from exc
+    except Exception as exc:
         raise NasError(f"{label}() in {path} raised {type(exc).__name__}: {first_line(exc)}; "
                        "it must build the model with no arguments") from exc
     if not isinstance(built, nn.Module):
