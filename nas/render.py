@@ -67,7 +67,8 @@ def counts(report: Report) -> Text:
 
 def verdict(report: Report) -> Panel:
     if report.ok:
-        return Panel(Text("PASS: every rule holds", style="bold green"), border_style="green")
+        # fit to the content: piped output has no terminal width, and a panel fills the console's
+        return Panel(Text("PASS: every rule holds", style="bold green"), border_style="green", expand=False)
     table = Table(show_edge=False, header_style="bold")
     table.add_column("Rule", style="red")
     table.add_column("Where")
@@ -75,7 +76,7 @@ def verdict(report: Report) -> Panel:
     for v in report.violations:
         table.add_row(v.rule, Text(v.where), Text(v.message))
     n = len(report.violations)
-    return Panel(table, title=f"FAIL: {n} violation{'s' * (n != 1)}", title_align="left",
+    return Panel(table, title=f"FAIL: {n} violation{'s' * (n != 1)}", title_align="left", expand=False,
                  border_style="red")
 
 
