@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import search_spaces
 from nas.errors import NasError
 from nas.modelfile import import_file
 
-# ./search_spaces first (a user's own), then the spaces shipped with nas: the installed package
-# search_spaces, so that they are found wherever nas is installed and run from
-SPACE_DIRS = (Path("search_spaces"), Path(search_spaces.__file__).resolve().parent)
+# ./search_spaces first (a user's own), then the spaces shipped with nas, found wherever nas is
+# installed and run from: the package search_spaces is installed beside nas. Found by path, not by
+# `import search_spaces`, which a local search_spaces/ without __init__.py shadows (as a namespace
+# package with no file) when the current folder is on sys.path, as under `python -c`.
+SPACE_DIRS = (Path("search_spaces"), Path(__file__).resolve().parent.parent / "search_spaces")
 
 
 @dataclass

@@ -145,3 +145,19 @@ def test_the_guide_example_is_a_space_whose_candidates_pass(tmp_path):
     sample = sample_space(str(tmp_path / "my_space.py"), count=10, seed=0)
     assert sample.reasons == [None] * 10, sample.reasons
     assert any(spec["type"] == "residual" for spec in sample.archs[0])
+
+
+def test_the_shipped_spaces_are_found_from_a_folder_whose_own_search_spaces_has_no_init(tmp_path):
+    """Python run in a folder puts the folder first on sys.path, and its search_spaces/ without an
+    __init__.py shadows the installed package as a namespace package with no file."""
+    import subprocess
+    import sys
+
+    (tmp_path / "search_spaces").mkdir()
+    (tmp_path / "search_spaces" / "mine.py").write_text((ROOT / "search_spaces" / "tiny.py").read_text())
+    code = ("from nas.search import sample_space\n"
+            "for name in ('default', 'wide', 'mine'):\n"
+            "    print(name, len(sample_space(name, count=2).archs))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["default", "2", "wide", "2", "mine", "2"]
