@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from nas.errors import NasError
+from nas.errors import NasError, describe
 
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -72,9 +72,17 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
             ds = torchvision.datasets.MNIST(str(root), train=train, download=True)
     except Exception as exc:
         raise NasError(f"MNIST is not in {raw} and could not be downloaded "
-                       f"({type(exc).__name__}); put {', '.join(MNIST_FILES)} there (offline: `nas data "
+                       f"({_download_error(exc)}); put {', '.join(MNIST_FILES)} there (offline: `nas data "
                        "--from DIR` copies them from a folder), or pass --data-dir / set NAS_DATA_DIR") from exc
     return _checked(raw, prefix, ds.data, ds.targets)
+
+
+def _download_error(exc: Exception) -> str:
+    """Why torchvision could not download: its message names each mirror it tried on lines of their
+    own, then what each answered ("got:" and the next line); the first answer is the network's."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    answers = [after for line, after in zip(lines, lines[1:]) if line.endswith("got:") and after]
+    return f"{type(exc).__name__}: {answers[0]}" if answers else describe(exc)
 
 
 def _checked(raw: Path, prefix: str, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -74,7 +74,8 @@ def cost_note(cost: CostEstimate) -> str:
            f"takes the best that fit in {duration(limits.full_stage)}): " if limits else "")
     speed = "measured on this CPU" if cost.measured else "as recorded on another CPU"
     note = (f"{how}on the CPU this search may take about {duration(cost.seconds)}: {plan_text(cost.stages)}, at "
-            f"~{cost.seconds_per_epoch:.1f} s per epoch of the whole split (the reference net's speed, {speed}; "
+            f"~{cost.seconds_per_epoch:.1f} s per epoch of {cost.stages[-1].rung.images:,} images (the reference net's "
+            f"speed, {speed}; "
             "pruning shortens it).")
     note = note[0].upper() + note[1:]
     if cost.seconds > CHEAP_SECONDS:

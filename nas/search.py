@@ -46,7 +46,10 @@ REFERENCE_NET = [conv(10), bn(), act(), conv(16), bn(), act(), conv(20), bn(), a
 CPU_EPOCH_SECONDS = {"bf16": 17.81, "float32": 23.41}
 CPU_EPOCH_IMAGES, CPU_EPOCH_CORES = 50_000, 2
 CPU_VAL_SECONDS = 2.4  # validating on the 10,000 images once (nas/train.py, EVAL_BATCH), 2 cores
-MEASURE_ABOVE_SECONDS = 300  # a CPU search estimated longer than this measures the machine's speed first (5-10 s)
+# A CPU search estimated longer than this at the recorded speed measures this machine's speed first
+# (5-10 s, and it warms up what the first trial would): 2-core machines seen train 1-2.5× slower than
+# the record, so a search of 1-5 min was estimated at half its time or less (56 s for one of 137 s).
+MEASURE_ABOVE_SECONDS = 30
 CHECK_SECONDS = 3.0  # the validator's checks of a candidate before it trains, about
 MEDIAN_WARMUP_EPOCHS = 3  # epochs before the median pruner may stop a trial: the first epochs rank trials poorly
 
@@ -102,7 +105,7 @@ class CostEstimate:
 
     seconds: float  # every planned training run to its end (pruning only shortens it)
     stage_seconds: list[float]  # of each stage's trainings together
-    seconds_per_epoch: float  # of the reference net on the whole training split
+    seconds_per_epoch: float  # of the reference net on the training images (--subset, else all 50,000)
     stages: list[Stage]  # the trainings planned at each rung (one stage at full fidelity)
     limits: TimeLimits | None  # on the time of full trainings (multi-fidelity)
     measured: bool  # the speed was measured on this machine

@@ -204,7 +204,7 @@ def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
                            "goes up a rung only if fast enough to train in full in 10 min, and full training takes the "
                            "best that fit in 31 min): on the CPU")
     assert "about 60 min: 50 candidates × 2 epochs × 8,000 images, the best 25 × 4 epochs × 20,000, the best " \
-           "7 × 20 epochs × 50,000, at ~23.4 s per epoch of the whole split (the reference net's speed, as " \
+           "7 × 20 epochs × 50,000, at ~23.4 s per epoch of 50,000 images (the reference net's speed, as " \
            "recorded on another CPU" in note
     assert "about 47 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), recorded_cpu_speed(2, "bf16")))
     # a CPU half as fast: twice the time, and limits twice as long, so the same candidates go up

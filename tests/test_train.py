@@ -131,6 +131,7 @@ def test_nas_data_makes_the_data_directory_a_fresh_clone_lacks(tmp_path):
     assert (tmp_path / "data").is_dir()  # made, so the download was tried
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "could not be downloaded" in proc.stderr.strip().splitlines()[-1] and "nas data --from DIR" in proc.stderr
+    assert "(RuntimeError: <urlopen error " in proc.stderr  # what the network answered, not just a type
 
 
 def test_nas_data_from_a_folder_without_mnist_exits_2_with_one_line(tmp_path):
