@@ -105,8 +105,9 @@ ModelName = Annotated[Optional[str], typer.Option(
                    "returning a module. Default: build_model(), else `model`, else the file's single nn.Module "
                    "subclass that takes no arguments.")]
 ModelFile = Annotated[Path, typer.Argument(help="Python file that defines the model.", show_default=False)]
-Timeout = Annotated[float, typer.Option(help="Seconds the model file may take to be imported and "
-                                        "checked, in a process of its own; past them it is not judged (exit 2).")]
+Timeout = Annotated[float, typer.Option(help="Seconds the model file may take to be imported and checked, "
+                                        "in a process of its own, and, while it trains, the longest wait for a "
+                                        "step to end; past them it is stopped (exit 2).")]
 AsJson = Annotated[bool, flag("--json", help="Print one JSON object on stdout instead of tables.")]
 Epochs = Annotated[int, typer.Option(help="Epochs to train (at most --max-epochs).")]
 DeviceOption = Annotated[Device, typer.Option(help="auto: CUDA if there is a GPU, else the CPU.")]
@@ -173,16 +174,9 @@ def train(
 
     The model is checked first: a model that breaks the rules is not trained (exit 1). Too many epochs, a missing data set or a bad option exit 2.
     """
-    import contextlib
-    import sys
-
-
     from nas import render
-    from nas.data import load_train_val
-    from nas.judge import judge_file
-    from nas.modelfile import load_model, model_faults
-    from nas.train import build_seeded, save_run, writable_dir
-    from nas.train import train as run_training
+    from nas.judge import judge_file, train_file
+    from nas.train import writable_dir
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     with user_errors():
@@ -195,19 +189,15 @@ def train(
         report = judge_file(model_file, name, rules, batch_sizes=(3, batch_size), timeout=timeout, debug=_debug)
         if not report.ok:
             raise RulesBroken(report)
-        # What the model prints must not spoil the JSON on stdout
-        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext(), \
-                model_faults(model_file, "training"):
-            model = build_seeded(lambda: load_model(model_file, name), seed)
-            train_data, val_data = load_train_val(data_dir, subset, val_subset)
-            with render.epoch_progress(err_console, epochs) as on_epoch:
-                result = run_training(model, train_data, val_data, recipe, rules, device, on_epoch)
-        if out is not None:
-            save_run(out, model, result, model_file, extra={"name": name})
+        # Then trained in another, watched (what the model prints goes to stderr, not into the JSON)
+        with render.epoch_progress(err_console, epochs) as on_epoch:
+            trained = train_file(model_file, name, recipe, rules, device.value, data_dir, subset, val_subset, out,
+                                 on_epoch, timeout, _debug)
+    result = trained.result
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
-    console.print(render.history_table(result.history, f"{model_file} ({type(model).__name__})"))
+    console.print(render.history_table(result.history, f"{model_file} ({trained.model})"))
     console.print(render.train_summary(result))
     if out is not None:
         console.print(f"Wrote {out}/metrics.json, weights.pt and {Path(model_file).name}")
@@ -379,10 +369,9 @@ def evaluate(
 
     The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc.
     """
-    from nas.final_test import final_test_model, final_test_trial
+    from nas.final_test import final_test_trial
     from nas.storage import load_study
-    from nas.judge import judge_file
-    from nas.modelfile import load_model, model_faults
+    from nas.judge import final_test_file, judge_file
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     data = str(data_dir) if data_dir else None
@@ -394,9 +383,8 @@ def evaluate(
             report = judge_file(target, name, rules, timeout=timeout, debug=_debug)  # before any data is loaded
             if not report.ok:
                 raise RulesBroken(report)
-            with model_faults(target, "training"):
-                result = final_test_model(lambda: load_model(target, name), Recipe(epochs=epochs or RECIPE.epochs),
-                                          seeds, target, rules, device, data, subset)
+            result = final_test_file(target, name, Recipe(epochs=epochs or RECIPE.epochs), seeds, rules,
+                                     device.value, data, subset, timeout, _debug)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Callable
 
 import optuna
@@ -50,6 +50,11 @@ class FinalTest:
         return (f"{self.mean:.2%} ± {self.std:.2%} (min {min(self.test_accs):.2%}, max {max(self.test_accs):.2%}; "
                 f"seeds {seeds})")
 
+    @classmethod
+    def from_dict(cls, data: dict) -> FinalTest:
+        """The evaluation that to_dict() described."""
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
     def to_dict(self) -> dict:
         return asdict(self) | {"mean": self.mean, "std": self.std, "min": min(self.test_accs),
                                "max": max(self.test_accs)}
@@ -57,8 +62,9 @@ class FinalTest:
 
 def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: int, target: str,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
-                   subset: int | None = None) -> FinalTest:
-    """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each."""
+                   subset: int | None = None, on_step: Callable[[], None] | None = None) -> FinalTest:
+    """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each.
+    `on_step` is called after every training step."""
     if seeds < 1:
         raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
     rules.check_epochs(recipe.epochs)
@@ -69,7 +75,7 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
     accs, total = [], 0
     for seed in range(seeds):
         model = build_seeded(make_model, seed)
-        result = train(model, train_data, None, replace(recipe, seed=seed), rules, device)
+        result = train(model, train_data, None, replace(recipe, seed=seed), rules, device, on_step=on_step)
         accs.append(measure(model, test_x, test_y)[1])
         total = result.total_params
     return FinalTest(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,

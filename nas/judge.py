@@ -1,15 +1,21 @@
-"""Judge a model file in a process of its own, with a time limit and a memory limit.
+"""Run a model file's code in a process of its own: judge it, train it, test it.
 
-A model file is Python: it may exit, loop forever, eat memory, print, or patch nas itself. So
-the file is imported and checked in a child process (`python -m nas.judge`). The parent never
-imports the file or torch; it maps what happened to an outcome: a report from the child is the
-verdict; anything else (an exit, a signal, the time or memory limit, a garbled answer) means the
-model cannot be judged, one line, exit 2. The child answers on a pipe of its own, with a token
-it was given on stdin before the file was imported, so text the file prints cannot pass for a
-verdict; and it refuses to answer when the file has changed nas's or torch's own functions.
+A model file is Python: it may exit, loop forever, eat memory, print, or patch nas itself, at
+import or only at its 300th call. So nas never imports it in its own process: the file is
+checked, trained and tested in a child process (`python -m nas.judge`), and the parent maps what
+happened to an outcome. The child's reports are the result; anything else (an exit, a signal, a
+stall past the time limit, a garbled answer) means the model cannot be judged or trained: one
+line, exit 2. The child answers on a pipe of its own, each message with a token it was given on
+stdin before the file was imported, so text the file prints cannot pass for a result; and it
+refuses to answer when the file has changed nas's or torch's own functions.
 
-This stops accidents and plain cheats; a file written to attack the judging process itself
-could still fool it. A leaderboard should judge submissions on a machine of its own.
+Judging runs on the CPU with a memory limit and one time limit. Training runs on the device the
+user chose, and a step of it must end every `timeout` seconds (the first step of each training
+gets STARTUP_SECONDS more: loading data, the check, a first compile), so a model that loops
+forever at its 300th call is stopped instead of hanging.
+
+This stops accidents and plain cheats; a file written to attack the process that runs it could
+still fool it. A leaderboard should judge submissions on a machine of its own.
 """
 
 from __future__ import annotations
@@ -17,22 +23,33 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import selectors
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from nas.errors import NasError
 from nas.modelfile import check_source_path, exited
 from nas.rules import Report, Rules
 
+if TYPE_CHECKING:  # the parent never imports torch for a verdict
+    from nas.config import Recipe
+    from nas.final_test import FinalTest
+    from nas.train import EpochStats, TrainResult
+
 TIMEOUT_SECONDS = 60.0
 MAX_TIMEOUT_SECONDS = 86_400  # a day: a longer wait is a typo, not a model
 MEMORY_MB = 4096  # on top of what importing torch takes
+# Before the first step of a training ends: the data loads, the validator checks the model again
+# and, for a long CPU run, torch.compile compiles it (40-80 s cold on 2 cores)
+STARTUP_SECONDS = 300.0
+MAX_MESSAGE_BYTES = 64 * 2**20  # no report is this big
+KEPT_OUTPUT_BYTES = 64 * 2**10  # of what a judged file prints: the end, shown by --debug
 
 
 def judge_file(path: str | Path, name: str | None = None, rules: Rules = Rules(),
@@ -44,96 +61,204 @@ def judge_file(path: str | Path, name: str | None = None, rules: Rules = Rules()
     cannot be imported or built, its forward raises, or the process exits, is killed, or runs
     past `timeout` seconds or `memory_mb` MB.
     """
+    request = {"name": name, "rules": asdict(rules), "batch_sizes": batch_sizes, "memory_mb": memory_mb}
+    env = os.environ | {"CUDA_VISIBLE_DEVICES": ""}  # judged on the CPU, the same everywhere
+    message = _run("judge", path, request, timeout, env=env, debug=debug)
+    return Report.from_dict(message["report"])
+
+
+@dataclass
+class TrainedFile:
+    result: TrainResult
+    model: str  # the model's class name
+
+
+def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules = Rules(), device: str = "auto",
+               data_dir: str | Path | None = None, subset: int | None = None, val_subset: int | None = None,
+               out: str | Path | None = None, on_epoch: Callable[[EpochStats], None] | None = None,
+               timeout: float = TIMEOUT_SECONDS, debug: bool = False) -> TrainedFile:
+    """Train the model a file defines (`nas train`) in a child process; with `out`, the child
+    writes the run there (nas.train.save_run). What the file prints goes to stderr.
+
+    Raises NasError when training fails, the file exits or patches nas, or no step ends within
+    `timeout` seconds; the child's TrainingDiverged is a NasError too.
+    """
+    from nas.train import EpochStats, TrainResult
+
+    request = {"name": name, "rules": asdict(rules), "recipe": asdict(recipe), "device": str(device),
+               "data_dir": _str(data_dir), "subset": subset, "val_subset": val_subset, "out": _str(out)}
+    epoch = (lambda message: on_epoch(EpochStats(**message["epoch"]))) if on_epoch else None
+    message = _run("train", path, request, timeout, on_epoch=epoch, debug=debug)
+    return TrainedFile(TrainResult.from_dict(message["result"]), message["model"])
+
+
+def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: int, rules: Rules = Rules(),
+                    device: str = "auto", data_dir: str | Path | None = None, subset: int | None = None,
+                    timeout: float = TIMEOUT_SECONDS, debug: bool = False) -> FinalTest:
+    """nas.final_test.final_test_model for the model a file defines, in a child process."""
+    from nas.final_test import FinalTest
+
+    request = {"name": name, "rules": asdict(rules), "recipe": asdict(recipe), "seeds": seeds,
+               "device": str(device), "data_dir": _str(data_dir), "subset": subset}
+    message = _run("final-test", path, request, timeout, debug=debug)
+    return FinalTest.from_dict(message["result"])
+
+
+def _str(path: str | Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+# how each task reads in a message: (what nas was doing, what the child process does, what ends it)
+_DOING = {"judge": ("judging", "checks it", "a verdict"), "train": ("training", "trains it", "the training ended"),
+          "final-test": ("testing", "tests it", "the test ended")}
+
+
+def _run(task: str, path: str | Path, request: dict, timeout: float, env: dict | None = None,
+         on_epoch: Callable[[dict], None] | None = None, debug: bool = False) -> dict:
+    """Run `task` on the file `path` in a child process; its last message, once it is a result."""
     path = check_source_path(path)
     if not 0 < timeout <= MAX_TIMEOUT_SECONDS:  # NaN fails too; inf and 1e300 overflow the clock's arithmetic
         raise NasError(f"--timeout {timeout:g} must be a number of seconds above 0 and at most "
                        f"{MAX_TIMEOUT_SECONDS:,}; give the seconds a model may take to be judged")
     token = secrets.token_hex(16)
-    request = {"path": str(path), "name": name, "rules": asdict(rules), "batch_sizes": batch_sizes,
-               "memory_mb": memory_mb, "token": token}
-    read_end, write_end = os.pipe()
-    env = os.environ | {"CUDA_VISIBLE_DEVICES": ""}  # judged on the CPU, the same everywhere
-    with tempfile.TemporaryFile() as chatter:  # whatever the file prints; shown with --debug
-        try:
-            child = subprocess.Popen([sys.executable, "-m", "nas.judge", str(write_end)], stdin=subprocess.PIPE,
-                                     stdout=chatter, stderr=chatter, pass_fds=(write_end,),
-                                     start_new_session=True, env=env)
-        finally:
-            os.close(write_end)
+    request = request | {"task": task, "path": str(path), "token": token, "debug": debug}
+    message_read, message_write = os.pipe()
+    output_read, output_write = os.pipe()  # what the file prints, and nas's warnings from the child
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "nas.judge", str(message_write)], stdin=subprocess.PIPE,
+                                 stdout=output_write, stderr=output_write, pass_fds=(message_write,),
+                                 start_new_session=True, env=env)
+    finally:
+        os.close(message_write)
+        os.close(output_write)
+    try:
         try:
             child.stdin.write(json.dumps(request).encode())
             child.stdin.close()
         except BrokenPipeError:
             pass
-        answer, timed_out = _read_answer(read_end, child, timeout)
-        if debug:
-            chatter.seek(0)
-            sys.stderr.write(chatter.read().decode(errors="replace"))
-    if timed_out:
-        raise NasError(f"{path} was not judged within {timeout:g} s (an import or a forward pass that never "
-                       "returns?); fix the model, or raise --timeout")
-    return _outcome(path, answer, child.returncode, token, memory_mb)
+        training = task != "judge"
+        watch = _Watch(child, token, timeout, STARTUP_SECONDS if training else 0.0, show_output=training)
+        last = watch.follow(message_read, output_read, on_epoch)
+    finally:  # Ctrl-C included: no child is left running
+        _kill(child)
+        os.close(message_read)
+        os.close(output_read)
+    if debug and task == "judge":
+        sys.stderr.write(watch.kept.decode(errors="replace"))
+    if watch.stalled is not None:
+        if task == "judge":
+            raise NasError(f"{path} was not judged within {timeout:g} s (an import or a forward pass that never "
+                           "returns?); fix the model, or raise --timeout")
+        raise NasError(f"{path} stalled while nas trained it: nothing finished within {watch.stalled:g} s (a "
+                       "forward pass that never returns?); fix the model, or raise --timeout")
+    return _outcome(path, last, watch, child.returncode, _DOING[task], request.get("memory_mb"))
 
 
-def _read_answer(fd: int, child: subprocess.Popen, timeout: float) -> tuple[bytes, bool]:
-    """Everything the child writes on its pipe, until it closes; (answer, whether time ran out)."""
-    import selectors
+class _Watch:
+    """Follows a child: its messages (each a line of JSON with the token), its output, its silences.
 
-    deadline = time.monotonic() + timeout
-    chunks = []
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        try:
+    A silence may last `timeout` seconds, and `startup` more until the first step of a training.
+    """
+
+    def __init__(self, child: subprocess.Popen, token: str, timeout: float, startup: float, show_output: bool):
+        self.child, self.token, self.show_output = child, token, show_output
+        self.timeout, self.startup = timeout, startup
+        self.kept = b""  # the end of the output, when it is not shown
+        self.stalled: float | None = None  # the silence, in seconds, after which the child was stopped
+        self.garbled = False
+
+    def follow(self, message_fd: int, output_fd: int, on_epoch: Callable[[dict], None] | None) -> dict | None:
+        """Read until the child closes its message pipe; the last message that is not a beat."""
+        buffer, last = b"", None
+        limit = self.timeout + self.startup
+        deadline = time.monotonic() + limit
+        with selectors.DefaultSelector() as selector:
+            selector.register(message_fd, selectors.EVENT_READ)
+            selector.register(output_fd, selectors.EVENT_READ)
             while True:
                 left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(timeout=left):
-                    _kill(child)
-                    return b"", True
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                if sum(map(len, chunks)) > 64 * 2**20:  # no report is this big
-                    _kill(child)
-                    break
-        finally:
-            os.close(fd)
-    try:
-        child.wait(timeout=max(deadline - time.monotonic(), 1))
-    except subprocess.TimeoutExpired:
-        _kill(child)
-        return b"", True
-    return b"".join(chunks), False
+                ready = selector.select(timeout=left) if left > 0 else []
+                if not ready:
+                    self.stalled = limit
+                    return None
+                for key, _ in ready:
+                    chunk = os.read(key.fd, 65536)
+                    if key.fd == output_fd:
+                        if not chunk:
+                            selector.unregister(output_fd)
+                        self._output(chunk)
+                        continue
+                    if not chunk:  # the child closed its end: it ended, or ran os._exit
+                        if buffer:
+                            last = self._parse(buffer) or last
+                        self._wait_a_little()
+                        return None if self.garbled else last
+                    buffer += chunk
+                    if len(buffer) > MAX_MESSAGE_BYTES:
+                        self.garbled = True
+                        return None
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        message = self._parse(line)
+                        if message is None:
+                            return None
+                        if "beat" in message or "epoch" in message:  # a training started, a step or an epoch ended
+                            starts = message.get("beat") == "start"
+                            limit = self.timeout + self.startup if starts else self.timeout
+                            if "epoch" in message and on_epoch is not None:
+                                on_epoch(message)
+                        else:
+                            last = message
+                        deadline = time.monotonic() + limit
+
+    def _parse(self, line: bytes) -> dict | None:
+        try:
+            message = json.loads(line.decode())
+            assert isinstance(message, dict) and message.get("token") == self.token
+        except (ValueError, UnicodeDecodeError, AssertionError):
+            self.garbled = True
+            return None
+        return message
+
+    def _output(self, chunk: bytes) -> None:
+        if self.show_output:
+            sys.stderr.write(chunk.decode(errors="replace"))
+            sys.stderr.flush()
+        else:
+            self.kept = (self.kept + chunk)[-KEPT_OUTPUT_BYTES:]
+
+    def _wait_a_little(self) -> None:
+        try:
+            self.child.wait(timeout=5)  # it exits right after its last message
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _kill(child: subprocess.Popen) -> None:
     try:
         os.killpg(child.pid, signal.SIGKILL)  # the whole group: threads and any process the file started
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     child.wait()
 
 
-def _outcome(path: Path, answer: bytes, returncode: int, token: str, memory_mb: int) -> Report:
-    if returncode < 0:
+def _outcome(path: Path, message: dict | None, watch: _Watch, returncode: int, doing: tuple[str, str, str],
+             memory_mb: int | None) -> dict:
+    if watch.garbled:
+        raise NasError(f"{path} wrote to the channel nas's verdict comes on; nas cannot judge it")
+    if message is None and returncode < 0:
         name = signal.Signals(-returncode).name
-        hint = f" (over the {memory_mb:,} MB memory limit?)" if name in ("SIGKILL", "SIGSEGV", "SIGABRT") else ""
-        raise NasError(f"judging {path} was stopped by {name}{hint}; the model file must not kill or crash the "
-                       "process that checks it")
-    try:
-        message = json.loads(answer.decode())
-        assert isinstance(message, dict) and message.get("token") == token
-    except (ValueError, UnicodeDecodeError, AssertionError):
-        if not answer:
-            raise NasError(f"{path} ended the process that checks it (exit code {returncode}) before a verdict; "
-                           "a model file must not call sys.exit or os._exit") from None
-        raise NasError(f"{path} wrote to the channel nas's verdict comes on; nas cannot judge it") from None
-    if returncode != 0:
-        raise NasError(f"{path} ended the process that checks it with exit code {returncode}; a model file "
-                       "must not exit")
+        hint = f" (over the {memory_mb:,} MB memory limit?)" if memory_mb and name in (
+            "SIGKILL", "SIGSEGV", "SIGABRT") else ""
+        raise NasError(f"{doing[0]} {path} was stopped by {name}{hint}; the model file must not kill or crash "
+                       f"the process that {doing[1]}")
+    if message is None:
+        raise NasError(f"{path} ended the process that {doing[1]} (exit code {returncode}) before {doing[2]}; "
+                       "a model file must not call sys.exit or os._exit")
     if "error" in message:
         raise NasError(message["error"])
-    return Report.from_dict(message["report"])
+    return message
 
 
 # -- the child -----------------------------------------------------------------------------------
@@ -163,9 +288,11 @@ def _fingerprint() -> dict:
     return found
 
 
-# torch itself rebinds this when torch._dynamo is first imported (a model using torch.compile);
-# the check draws a fresh random seed per model, so a patched seeding cannot make a model pass
-_REBOUND_BY_TORCH = {("torch", "manual_seed")}
+# torch itself rebinds these: manual_seed when torch._dynamo is first imported (a model using
+# torch.compile; the check draws a fresh random seed per model, so a patched seeding cannot make
+# a model pass), and nn.Module's __init__ and __setstate__ when a CPU training compiles (the
+# weights are counted on the model built, whatever its constructor's wrapping)
+_REBOUND_BY_TORCH = {("torch", "manual_seed"), ("Module", "__init__"), ("Module", "__setstate__")}
 
 
 def _changed(before: dict, after: dict) -> list[str]:
@@ -182,47 +309,124 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _child(fd: int) -> None:
-    request = json.loads(sys.stdin.read())
-    sys.stdin.close()
-    token = request.pop("token")
-    from nas import validator  # noqa: F401  (imported before the file, so it is fingerprinted)
+class _Channel:
+    """The child's end of the message pipe: one line of JSON per message, each with the token."""
+
+    def __init__(self, fd: int, token: str):
+        self.fd, self.token, self.sent = fd, token, 0.0
+
+    def send(self, message: dict) -> None:
+        data = json.dumps({"token": self.token, **message}).encode() + b"\n"
+        try:
+            while data:
+                data = data[os.write(self.fd, data):]
+        except OSError:  # the parent is gone (killed, say): so is the point of going on
+            os._exit(1)
+        self.sent = time.monotonic()
+
+    def beat(self) -> None:
+        """A step ended: say so, at most once a second."""
+        if time.monotonic() - self.sent >= 1:
+            self.send({"beat": "step"})
+
+
+# Each task returns its result message, and what to write once nothing is found tampered with
+Task = Callable[[dict, Rules, _Channel], tuple[dict, Callable[[], None] | None]]
+
+
+def _judge(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, None]:
+    from nas import validator
     from nas.config import Recipe
     from nas.modelfile import load_model
     from nas.train import build_seeded
 
+    # built as `nas train` builds it (torch seeds itself at random otherwise): the same file
+    # gets the same weights, so the same verdict and report, on every run
+    model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)
+    report = validator.check(model, rules, tuple(request["batch_sizes"] or validator.DEFAULT_BATCHES))
+    return {"report": report.to_dict()}, None
+
+
+def _factory(request: dict, channel: _Channel) -> Callable:
+    """Builds the file's model; each build starts a training, which may take STARTUP_SECONDS."""
+    from nas.modelfile import load_model
+
+    def make_model():
+        channel.send({"beat": "start"})
+        return load_model(request["path"], request["name"])
+    return make_model
+
+
+def _train(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, Callable[[], None] | None]:
+    from nas.config import Recipe
+    from nas.data import load_train_val
+    from nas.modelfile import model_faults
+    from nas.train import build_seeded, save_run, train
+
+    recipe = Recipe(**request["recipe"])
+    with model_faults(request["path"], "training"):
+        model = build_seeded(_factory(request, channel), recipe.seed)
+        train_data, val_data = load_train_val(request["data_dir"], request["subset"], request["val_subset"])
+        result = train(model, train_data, val_data, recipe, rules, request["device"],
+                       on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}), on_step=channel.beat)
+    out = request["out"]
+    save = (lambda: save_run(out, model, result, request["path"], extra={"name": request["name"]})) if out else None
+    return {"result": result.to_dict(), "model": type(model).__name__}, save
+
+
+def _final_test(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, None]:
+    from nas.config import Recipe
+    from nas.final_test import final_test_model
+    from nas.modelfile import model_faults
+
+    with model_faults(request["path"], "training"):
+        result = final_test_model(_factory(request, channel), Recipe(**request["recipe"]), request["seeds"],
+                                  request["path"], rules, request["device"], request["data_dir"], request["subset"],
+                                  on_step=channel.beat)
+    return {"result": result.to_dict()}, None
+
+
+_TASKS: dict[str, Task] = {"judge": _judge, "train": _train, "final-test": _final_test}
+
+
+def _child(fd: int) -> None:
+    request = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    channel = _Channel(fd, request.pop("token"))
+    from nas import final_test, train, validator  # noqa: F401  (imported before the file, so they are fingerprinted)
+
+    path, task = request["path"], request["task"]
     rules = Rules(**(request["rules"] | {"input_shape": tuple(request["rules"]["input_shape"])}))
-    batch_sizes = tuple(request["batch_sizes"] or validator.DEFAULT_BATCHES)
-    try:
-        _limit_memory(request["memory_mb"])
-    except (OSError, ValueError):
-        pass  # no /proc or no rlimit here: judged without a memory limit
+    if task == "judge":  # training on a GPU needs address space far beyond its memory
+        try:
+            _limit_memory(request["memory_mb"])
+        except (OSError, ValueError):
+            pass  # no /proc or no rlimit here: judged without a memory limit
     before = _fingerprint()
+    doing = _DOING[task][0]
     try:
-        # built as `nas train` builds it (torch seeds itself at random otherwise): the same file
-        # gets the same weights, so the same verdict and report, on every run
-        model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)
-        report = validator.check(model, rules, batch_sizes)
+        message, save = _TASKS[task](request, rules, channel)
         changed = _changed(before, _fingerprint())
         if changed:
-            raise NasError(f"{request['path']} changed nas's or torch's own code ({changed[0]}); nas cannot "
-                           "judge a model that patches its checker")
-        message = {"report": report.to_dict()}
+            raise NasError(f"{path} changed nas's or torch's own code ({changed[0]}); nas cannot "
+                           f"trust {doing} a model that patches it")
+        if save is not None:  # only a run nothing tampered with is written
+            save()
     except NasError as exc:
-        traceback.print_exc()  # shown by --debug
+        if request["debug"]:
+            traceback.print_exc()
         message = {"error": str(exc)}
     except MemoryError:
-        message = {"error": f"{request['path']} ran out of memory while being judged (limit "
-                            f"{request['memory_mb']:,} MB on top of torch); make the model smaller"}
+        limit = f" (limit {request['memory_mb']:,} MB on top of torch)" if task == "judge" else ""
+        message = {"error": f"{path} ran out of memory while {doing}{limit}; make the model smaller"}
     except SystemExit as exc:
-        message = {"error": str(exited(request["path"], exc, "being judged"))}
+        message = {"error": str(exited(path, exc, "being judged" if task == "judge" else doing))}
     except BaseException as exc:  # anything else the file raised through nas's own handling
-        traceback.print_exc()
-        message = {"error": f"judging {request['path']} raised {type(exc).__name__}; run with --debug to see why"}
-    data = json.dumps({"token": token, **message}).encode()
-    while data:
-        data = data[os.write(fd, data):]
-    os._exit(0)  # now: no atexit handler or thread of the file's runs after the verdict
+        if request["debug"]:
+            traceback.print_exc()
+        message = {"error": f"{doing} {path} raised {type(exc).__name__}; run with --debug to see why"}
+    channel.send(message)
+    os._exit(0)  # now: no atexit handler or thread of the file's runs after the result
 
 
 if __name__ == "__main__":

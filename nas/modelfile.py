@@ -84,8 +84,8 @@ def exited(path: str | Path, exc: SystemExit, doing: str, kind: str = "a model")
 @contextmanager
 def model_faults(path: str | Path, doing: str):
     """Whatever a model file's code raises or exits with while nas is `doing` something with its
-    model (training it, say), as one NasError: the judge's child process checked the file before,
-    but a model may fail only later (at its 30th call, say)."""
+    model (training it, say), as one NasError: the file was checked before, but a model may fail
+    only later (at its 30th call, say)."""
     try:
         yield
     except (NasError, KeyboardInterrupt):

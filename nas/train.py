@@ -77,6 +77,13 @@ class TrainResult:
     def best_val_acc(self) -> float | None:
         return max((e.val_acc for e in self.history if e.val_acc is not None), default=None)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainResult:
+        """The result that to_dict() described."""
+        return cls(history=[EpochStats(**e) for e in data["history"]], total_params=data["total_params"],
+                   device=data["device"], seconds=data["seconds"], recipe=Recipe(**data["recipe"]),
+                   cuda_graph=data["cuda_graph"], compiled=data["compiled"], precision=data["precision"])
+
     def to_dict(self) -> dict:
         last = self.history[-1]
         return {"val_acc": last.val_acc, "best_val_acc": self.best_val_acc, "val_loss": last.val_loss,
@@ -308,13 +315,14 @@ class _StepRunner:
 def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: Recipe = Recipe(),
           rules: Rules = Rules(), device: str | torch.device = "auto",
           on_epoch: Callable[[EpochStats], None] | None = None, cuda_graph: bool = True,
-          compile: bool | None = None, val_epochs: int | None = None) -> TrainResult:
+          compile: bool | None = None, val_epochs: int | None = None,
+          on_step: Callable[[], None] | None = None) -> TrainResult:
     """Train `model` in place under `rules`, validating after every epoch (unless val_data is None),
     or after only the last `val_epochs` epochs (the others' val_acc is None).
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
-    (the search prunes that way). Raises TrainingDiverged when an epoch's training loss is NaN,
+    (the search prunes that way); `on_step` after each step (a watchdog's heartbeat). Raises TrainingDiverged when an epoch's training loss is NaN,
     infinite or above DIVERGED_LOSS. On CUDA the train step runs as one captured CUDA graph
     unless `cuda_graph` is False. `compile`: forward and backward under torch.compile; None (the
     default) compiles on the CPU when the run trains COMPILE_MIN_IMAGES or more. A model that
@@ -390,6 +398,8 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         epoch_y.copy_(train_y[order])
         for _ in range(steps):
             run_step()
+            if on_step is not None:
+                on_step()
         loss_total, right = torch.stack([loss_sum, correct.float()]).tolist()  # the epoch's one host sync
         loss_sum.zero_()
         correct.zero_()

@@ -68,19 +68,28 @@ def test_max_epochs_raises_the_limit_only_when_asked(mnist_dir):
     assert result.exit_code == 2 and "limit of 15" in result.stderr
 
 
-@pytest.mark.parametrize("failure, words", [("raise", "stopped: it raised RuntimeError: failed at call 40"),
-                                            ("exit", "called sys.exit(0) while training")])
-@pytest.mark.parametrize("command", [["train", "--val-subset", "500"], ["evaluate", "--seeds", "1"]])
-def test_a_model_that_fails_only_in_training_exits_2_with_one_line(mnist_dir, monkeypatch, failure, words, command):
-    """It passes every check, then raises or exits at its 40th call: exit 2 and one line, not a
-    traceback, and not the exit status it chose (0)."""
+TRAIN, EVALUATE = ["train", "--val-subset", "500"], ["evaluate", "--seeds", "1"]
+
+
+@pytest.mark.parametrize("failure, command, words", [
+    ("raise", TRAIN, "stopped: it raised RuntimeError: failed at call 40"),
+    ("exit", EVALUATE, "called sys.exit(0) while training"),
+    ("os-exit", TRAIN, "ended the process that trains it (exit code 0) before the training ended"),
+    ("hang", EVALUATE, "stalled while nas trained it: nothing finished within 20 s"),
+    ("patch", TRAIN, "changed nas's or torch's own code (nas.train.measure)")])
+def test_a_model_that_fails_only_in_training_exits_2_with_one_line(mnist_dir, tmp_path, monkeypatch, failure,
+                                                                   command, words):
+    """It passes every check, then fails at its 40th call: exit 2 and one line, not a traceback, a
+    hang, the exit status it chose (0), or the 100% it faked; and nothing is written."""
     monkeypatch.setenv("NAS_TEST_FAILURE", failure)
+    out = ["--out", tmp_path / "run"] if command == TRAIN else []
     result = run_nas(command[0], MODELS / "trains_then_fails.py", "--epochs", "2", "--subset", "2560",
-                     "--device", "cpu", "--json", *command[1:])
+                     "--device", "cpu", "--json", "--timeout", "20", *command[1:], *out)
     assert result.exit_code == 2, result.output
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and "trains_then_fails.py" in last and words in last
+    assert last.startswith("error: ") and "trains_then_fails.py" in last and words in last, last
     assert "Traceback" not in result.output and result.stdout == ""
+    assert not (tmp_path / "run").exists()
 
 
 def test_rule_breaker_exits_1_without_training(mnist_dir, tmp_path):
