@@ -20,6 +20,7 @@ still fool it. A leaderboard should judge submissions on a machine of its own.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import secrets
@@ -268,23 +269,26 @@ _WATCHED = ("torch", "torch.nn.modules.module", "torch.utils._python_dispatch", 
 
 
 def _fingerprint() -> dict:
-    """Identity of every function and class attribute in nas and in the torch machinery the
-    check relies on, so that a file that swaps one can be caught."""
+    """Every function and class attribute in nas and in the torch machinery the check relies on,
+    and the contents of nas's module-level collections, so that a file that swaps one can be
+    caught. The objects themselves, not their ids: held here, none is freed while the file runs,
+    so a replacement cannot be given a freed original's id (measured: a swapped nas.train.measure
+    that nothing else held passed as unchanged)."""
     import torch
 
     found = {}
     modules = [m for n, m in list(sys.modules.items()) if n == "nas" or n.startswith("nas.") or n in _WATCHED]
     for module in modules:
         for attribute, value in list(vars(module).items()):
-            found[(module.__name__, attribute)] = id(value)
+            found[(module.__name__, attribute)] = value
             if isinstance(value, (set, frozenset, dict, list, tuple)) and module.__name__.startswith("nas"):
                 found[(module.__name__, attribute, "contents")] = repr(sorted(map(repr, value)))
             if isinstance(value, type) and (value.__module__ or "").startswith("nas"):
                 for key, member in list(vars(value).items()):
-                    found[(module.__name__, attribute, key)] = id(member)
+                    found[(module.__name__, attribute, key)] = member
     for cls in (torch.Tensor, torch.nn.Module, torch.nn.Parameter):
         for key, member in list(vars(cls).items()):
-            found[(cls.__name__, key)] = id(member)
+            found[(cls.__name__, key)] = member
     return found
 
 
@@ -297,7 +301,12 @@ _REBOUND_BY_TORCH = {("torch", "manual_seed"), ("Module", "__init__"), ("Module"
 
 def _changed(before: dict, after: dict) -> list[str]:
     return [".".join(key) for key in before.keys() & after.keys()
-            if before[key] != after[key] and key not in _REBOUND_BY_TORCH]
+            if not _same(before[key], after[key]) and key not in _REBOUND_BY_TORCH]
+
+
+def _same(before, after) -> bool:
+    """The same object; for a collection's contents, recorded as text, the same text."""
+    return before is after or (isinstance(before, str) and before == after)
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -393,9 +402,10 @@ def _child(fd: int) -> None:
     request = json.loads(sys.stdin.read())
     sys.stdin.close()
     channel = _Channel(fd, request.pop("token"))
-    from nas import final_test, train, validator  # noqa: F401  (imported before the file, so they are fingerprinted)
-
     path, task = request["path"], request["task"]
+    # the task's modules (nas.train imports the validator) before the file, so they are fingerprinted;
+    # only a final test needs the other (it imports optuna: half a second)
+    importlib.import_module("nas.final_test" if task == "final-test" else "nas.train")
     rules = Rules(**(request["rules"] | {"input_shape": tuple(request["rules"]["input_shape"])}))
     if task == "judge":  # training on a GPU needs address space far beyond its memory
         try:
