@@ -56,6 +56,8 @@ def user_errors():
     except RulesBroken as exc:
         from nas.render import verdict
 
+        if exc.after_training:  # it passed `nas validate`: say why it fails now
+            err_console.print("The model kept the rules before training but breaks them as trained:")
         err_console.print(verdict(exc.report))
         raise typer.Exit(1)
     except NasError as exc:

@@ -9,12 +9,15 @@ class NasError(Exception):
 
 
 class RulesBroken(Exception):
-    """A model that breaks the rules was about to be trained. The CLI prints the verdict and exits 1."""
+    """A model that breaks the rules was about to be trained, or broke them once trained
+    (`after_training`). The CLI prints the verdict and exits 1."""
 
-    def __init__(self, report):
+    def __init__(self, report, after_training: bool = False):
         self.report = report  # a nas.rules.Report
+        self.after_training = after_training
         rules = ", ".join(sorted({v.rule for v in report.violations}))
-        super().__init__(f"the model breaks the rules ({rules}); it was not trained")
+        super().__init__(f"the model breaks the rules ({rules}) " + (
+            "once trained; it kept them before" if after_training else "; it was not trained"))
 
 
 def first_line(exc: BaseException) -> str:

@@ -62,9 +62,10 @@ class FinalTest:
 
 def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: int, target: str,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
-                   subset: int | None = None, on_step: Callable[[], None] | None = None) -> FinalTest:
+                   subset: int | None = None, on_step: Callable[[], None] | None = None,
+                   recheck: bool = False) -> FinalTest:
     """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each.
-    `on_step` is called after every training step."""
+    `on_step` and `recheck` go to nas.train.train."""
     if seeds < 1:
         raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
     rules.check_epochs(recipe.epochs)
@@ -75,7 +76,8 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
     accs, total = [], 0
     for seed in range(seeds):
         model = build_seeded(make_model, seed)
-        result = train(model, train_data, None, replace(recipe, seed=seed), rules, device, on_step=on_step)
+        result = train(model, train_data, None, replace(recipe, seed=seed), rules, device, on_step=on_step,
+                       recheck=recheck)
         accs.append(measure(model, test_x, test_y)[1])
         total = result.total_params
     return FinalTest(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from nas.errors import NasError
+from nas.errors import NasError, RulesBroken
 from nas.modelfile import check_source_path, exited
 from nas.rules import Report, Rules
 
@@ -259,6 +259,8 @@ def _outcome(path: Path, message: dict | None, watch: _Watch, returncode: int, d
                        "a model file must not call sys.exit or os._exit")
     if "error" in message:
         raise NasError(message["error"])
+    if "broken" in message:
+        raise RulesBroken(Report.from_dict(message["broken"]), message["after_training"])
     return message
 
 
@@ -377,7 +379,8 @@ def _train(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, Callab
         model = build_seeded(_factory(request, channel), recipe.seed)
         train_data, val_data = load_train_val(request["data_dir"], request["subset"], request["val_subset"])
         result = train(model, train_data, val_data, recipe, rules, request["device"],
-                       on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}), on_step=channel.beat)
+                       on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}), on_step=channel.beat,
+                       recheck=True)
     out = request["out"]
     save = (lambda: save_run(out, model, result, request["path"], extra={"name": request["name"]})) if out else None
     return {"result": result.to_dict(), "model": type(model).__name__}, save
@@ -391,7 +394,7 @@ def _final_test(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, N
     with model_faults(request["path"], "training"):
         result = final_test_model(_factory(request, channel), Recipe(**request["recipe"]), request["seeds"],
                                   request["path"], rules, request["device"], request["data_dir"], request["subset"],
-                                  on_step=channel.beat)
+                                  on_step=channel.beat, recheck=True)
     return {"result": result.to_dict()}, None
 
 
@@ -422,6 +425,8 @@ def _child(fd: int) -> None:
                            f"trust {doing} a model that patches it")
         if save is not None:  # only a run nothing tampered with is written
             save()
+    except RulesBroken as exc:  # the check on the training device, before or after training
+        message = {"broken": exc.report.to_dict(), "after_training": exc.after_training}
     except NasError as exc:
         if request["debug"]:
             traceback.print_exc()

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from nas.errors import NasError, first_line
+from nas.errors import NasError, RulesBroken, first_line
 
 if TYPE_CHECKING:
     from torch import nn
@@ -88,7 +88,7 @@ def model_faults(path: str | Path, doing: str):
     only later (at its 30th call, say)."""
     try:
         yield
-    except (NasError, KeyboardInterrupt):
+    except (NasError, RulesBroken, KeyboardInterrupt):
         raise
     except SystemExit as exc:
         raise exited(path, exc, doing) from exc

@@ -33,9 +33,9 @@ from torch import nn
 
 from nas.config import Device, Optimizer, Recipe, choice
 from nas.data import MEAN, STD, Split
-from nas.errors import NasError
+from nas.errors import NasError, RulesBroken
 from nas.rules import Rules
-from nas.validator import count_params, require
+from nas.validator import check, count_params, require
 
 # On the CPU, forward and backward compiled with torch.compile ran about 1.45× the eager speed
 # in float32, and 0.8-1.1× under bf16 autocast (3 runs of bench_train.py), its cold compile of
@@ -316,13 +316,15 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
           rules: Rules = Rules(), device: str | torch.device = "auto",
           on_epoch: Callable[[EpochStats], None] | None = None, cuda_graph: bool = True,
           compile: bool | None = None, val_epochs: int | None = None,
-          on_step: Callable[[], None] | None = None) -> TrainResult:
+          on_step: Callable[[], None] | None = None, recheck: bool = False) -> TrainResult:
     """Train `model` in place under `rules`, validating after every epoch (unless val_data is None),
     or after only the last `val_epochs` epochs (the others' val_acc is None).
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
-    (the search prunes that way); `on_step` after each step (a watchdog's heartbeat). Raises TrainingDiverged when an epoch's training loss is NaN,
+    (the search prunes that way); `on_step` after each step (a watchdog's heartbeat). `recheck`:
+    check the trained model again (a model file may compute something else after its 100th call;
+    nas's own architectures cannot, and skip the seconds it takes). Raises TrainingDiverged when an epoch's training loss is NaN,
     infinite or above DIVERGED_LOSS. On CUDA the train step runs as one captured CUDA graph
     unless `cuda_graph` is False. `compile`: forward and backward under torch.compile; None (the
     default) compiles on the CPU when the run trains COMPILE_MIN_IMAGES or more. A model that
@@ -345,8 +347,8 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     memory_format = _memory_format(device)
     model.to(device, memory_format=memory_format)  # before the check: what is checked is what trains
     # the batch sizes this run uses: a model that branches on one of them is checked on that branch
-    report = require(model, rules, batch_sizes=(3, batch, EVAL_BATCH.get(device.type, EVAL_BATCH["cpu"])),
-                     context=lambda: _autocast(device))
+    batches = (3, batch, EVAL_BATCH.get(device.type, EVAL_BATCH["cpu"]))
+    report = require(model, rules, batch_sizes=batches, context=lambda: _autocast(device))
     if report.trainable_params == 0:
         raise NasError("the model has no trainable parameters, so there is nothing to train; give it some")
     held = sum(count_params(model))
@@ -422,6 +424,10 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         raise NasError(f"the model's state changed from {held:,} to {trained:,} values while it "
                        f"trained, so the {report.total_params:,} params checked are not what was trained; "
                        "a model must create all its weights in its constructor")
+    if recheck:
+        trained_report = check(model, rules, batch_sizes=batches, context=lambda: _autocast(device))
+        if not trained_report.ok:
+            raise RulesBroken(trained_report, after_training=True)
     return TrainResult(history=history, total_params=report.total_params, device=str(device),
                        seconds=time.perf_counter() - start, recipe=recipe, cuda_graph=run_step.captured,
                        compiled=logits_and_loss.compiled is not None,

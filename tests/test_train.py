@@ -92,6 +92,21 @@ def test_a_model_that_fails_only_in_training_exits_2_with_one_line(mnist_dir, tm
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("command", [TRAIN, EVALUATE])
+def test_a_model_that_turns_dense_while_it_trains_exits_1_with_the_verdict(mnist_dir, tmp_path, monkeypatch,
+                                                                          command):
+    """It passes the checks before training, then computes a dense layer from its 40th call on: the
+    model as trained is checked again, and nothing is written."""
+    monkeypatch.setenv("NAS_TEST_FAILURE", "dense")
+    out = ["--out", tmp_path / "run"] if command == TRAIN else []
+    result = run_nas(command[0], MODELS / "trains_then_fails.py", "--epochs", "2", "--subset", "2560",
+                     "--device", "cpu", "--json", *command[1:], *out)
+    assert result.exit_code == 1, result.output
+    assert "kept the rules before training but breaks them as trained" in result.stderr and "no-fc" in result.stderr
+    assert "Traceback" not in result.output and result.stdout == ""
+    assert not (tmp_path / "run").exists()
+
+
 def test_rule_breaker_exits_1_without_training(mnist_dir, tmp_path):
     out = tmp_path / "never"
     result = run_nas("train", MODELS / "linear_head.py", "--epochs", "1", "--subset", "1000",

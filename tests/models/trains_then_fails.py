@@ -1,27 +1,30 @@
 """A legal model that fails only once trained for a while: at its CALLS-th call (past every
 check's calls) it does what $NAS_TEST_FAILURE says: "raise" (the default), "exit" (sys.exit(0)),
-"os-exit" (os._exit(0), which no handler sees), "hang" (loops forever), or "patch" (makes nas's
-accuracy read 100%, then trains on)."""
+"os-exit" (os._exit(0), which no handler sees), "hang" (loops forever), "patch" (makes nas's
+accuracy read 100%, then trains on), or "dense" (trains on as a dense layer over the pixels of
+its feature maps, with a weight it held from the start)."""
 import os
 import sys
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from _backbone import features, gap_head
 
 CALLS = 40  # the checks make 10-14 calls; 2 epochs of 20 steps make 42
+FAILURE = os.environ.get("NAS_TEST_FAILURE", "raise")
 
 
 def fail(calls: int) -> None:
-    failure = os.environ.get("NAS_TEST_FAILURE", "raise")
-    if failure == "exit":
+    if FAILURE == "exit":
         sys.exit(0)
-    if failure == "os-exit":
+    if FAILURE == "os-exit":
         os._exit(0)
-    if failure == "hang":
+    if FAILURE == "hang":
         while True:
             pass
-    if failure == "patch":
+    if FAILURE == "patch":
         import nas.train
 
         nas.train.measure = lambda model, images, labels: (0.0, 1.0)
@@ -33,10 +36,13 @@ class FailsLater(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(features(), gap_head())
+        self.spare = nn.Parameter(torch.zeros(10, 16 * 7 * 7))  # unused until the dense turn
         self.calls = 0
 
     def forward(self, x):
         self.calls += 1
+        if self.calls >= CALLS and FAILURE == "dense":
+            return F.linear(self.body[0](x).flatten(1), self.spare)
         if self.calls >= CALLS:
             fail(self.calls)
         return self.body(x)
