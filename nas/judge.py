@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import traceback
+import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -282,32 +283,62 @@ def _fingerprint() -> dict:
     modules = [m for n, m in list(sys.modules.items()) if n == "nas" or n.startswith("nas.") or n in _WATCHED]
     for module in modules:
         for attribute, value in list(vars(module).items()):
-            found[(module.__name__, attribute)] = value
+            _record(found, (module.__name__, attribute), value)
             if isinstance(value, (set, frozenset, dict, list, tuple)) and module.__name__.startswith("nas"):
                 found[(module.__name__, attribute, "contents")] = repr(sorted(map(repr, value)))
             if isinstance(value, type) and (value.__module__ or "").startswith("nas"):
                 for key, member in list(vars(value).items()):
-                    found[(module.__name__, attribute, key)] = member
+                    _record(found, (module.__name__, attribute, key), member)
     for cls in (torch.Tensor, torch.nn.Module, torch.nn.Parameter):
         for key, member in list(vars(cls).items()):
-            found[(cls.__name__, key)] = member
+            _record(found, (cls.__name__, key), member)
     return found
+
+
+def _record(found: dict, key: tuple, value) -> None:
+    """`value` at `key`, and for a Python function (or what it wraps) the parts that can be
+    swapped in place, keeping the function object: its code, defaults and closure's contents."""
+    found[key] = value
+    function = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+    if isinstance(function, types.FunctionType):
+        wrapped = function.__dict__.get("__wrapped__")  # functools.wraps: the function that does the work
+        if wrapped is not None:
+            _record(found, key + ("<wrapped>",), wrapped)
+        cells = []
+        for cell in function.__closure__ or ():
+            try:
+                cells.append(cell.cell_contents)
+            except ValueError:  # a cell not yet filled
+                cells.append(None)
+        found[key + ("<inside>",)] = (function, function.__code__, function.__defaults__, function.__kwdefaults__,
+                                       *cells)
+
+
+# classes whose attributes a file could add to, overriding what their C base defines
+# (torch.Tensor.argmax is not in vars(torch.Tensor)): a new attribute there is a change too
+_CLOSED = {"Tensor", "Module", "Parameter"}
 
 
 # torch itself rebinds these: manual_seed when torch._dynamo is first imported (a model using
 # torch.compile; the check draws a fresh random seed per model, so a patched seeding cannot make
 # a model pass), and nn.Module's __init__ and __setstate__ when a CPU training compiles (the
-# weights are counted on the model built, whatever its constructor's wrapping)
-_REBOUND_BY_TORCH = {("torch", "manual_seed"), ("Module", "__init__"), ("Module", "__setstate__")}
+# weights are counted on the model built, whatever its constructor's wrapping), adding a flag
+_REBOUND_BY_TORCH = {("torch", "manual_seed"), ("Module", "__init__"), ("Module", "__setstate__"),
+                     ("Module", "___needs_generation_tag_patch")}
 
 
 def _changed(before: dict, after: dict) -> list[str]:
-    return [".".join(key) for key in before.keys() & after.keys()
-            if not _same(before[key], after[key]) and key not in _REBOUND_BY_TORCH]
+    changed = [key for key in before.keys() & after.keys()
+               if not _same(before[key], after[key]) and key[:2] not in _REBOUND_BY_TORCH]
+    added = [key for key in after.keys() - before.keys() if key[0] in _CLOSED and key[:2] not in _REBOUND_BY_TORCH]
+    return list(dict.fromkeys(".".join(k for k in key if not k.startswith("<")) for key in changed + added))
 
 
 def _same(before, after) -> bool:
-    """The same object; for a collection's contents, recorded as text, the same text."""
+    """The same object; for a collection's contents, recorded as text, the same text; for a
+    function's insides, the same objects."""
+    if isinstance(before, tuple) and isinstance(after, tuple):
+        return len(before) == len(after) and all(a is b for a, b in zip(before, after))
     return before is after or (isinstance(before, str) and before == after)
 
 

@@ -76,7 +76,9 @@ TRAIN, EVALUATE = ["train", "--val-subset", "500"], ["evaluate", "--seeds", "1"]
     ("exit", EVALUATE, "called sys.exit(0) while training"),
     ("os-exit", TRAIN, "ended the process that trains it (exit code 0) before the training ended"),
     ("hang", EVALUATE, "stalled while nas trained it: nothing finished within 20 s"),
-    ("patch", TRAIN, "changed nas's or torch's own code (nas.train.measure)")])
+    ("patch", TRAIN, "changed nas's or torch's own code (nas.train.measure)"),
+    ("patch-code", TRAIN, "changed nas's or torch's own code (nas.train.measure)"),
+    ("patch-tensor", EVALUATE, "changed nas's or torch's own code (Tensor.argmax)")])
 def test_a_model_that_fails_only_in_training_exits_2_with_one_line(mnist_dir, tmp_path, monkeypatch, failure,
                                                                    command, words):
     """It passes every check, then fails at its 40th call: exit 2 and one line, not a traceback, a
