@@ -93,12 +93,19 @@ def _storage(url: str, create: bool, heartbeat: int | None = None) -> optuna.sto
                                               heartbeat_stale_trial_callback=retry)
         except Exception as exc:
             # another process creating the same tables at that moment ("UNIQUE constraint failed",
-            # "table ... already exists", a locked file): they exist soon, so a later try opens them
-            if attempt < SCHEMA_ATTEMPTS - 1 and (path is None or path.exists()):
+            # "table ... already exists", a locked file): they exist soon, so a later try opens them.
+            # Anything else (a refused connection, a wrong password) fails at once: no retry mends it
+            if attempt < SCHEMA_ATTEMPTS - 1 and (path is None or path.exists()) and _racing(exc):
                 time.sleep(0.2 * (attempt + 1))
                 continue
             detail = mask(str(exc).strip().splitlines()[0]) if str(exc).strip() else type(exc).__name__
             raise NasError(f"cannot open storage {mask(url)}: {detail}; check the --storage URL") from None
+
+
+def _racing(exc: Exception) -> bool:
+    """Whether opening a storage failed because another process was creating its tables."""
+    text = str(exc).lower()
+    return any(sign in text for sign in ("unique", "already exists", "locked"))
 
 
 def open_study(url: str, name: str, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner,
