@@ -177,7 +177,7 @@ def train(
     The model is checked first: a model that breaks the rules is not trained (exit 1). Too many epochs, a missing data set or a bad option exit 2.
     """
     from nas import render
-    from nas.judge import judge_file, train_file
+    from nas.judge import train_file
     from nas.train import writable_dir
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
@@ -187,11 +187,8 @@ def train(
         rules.check_epochs(epochs)
         if out is not None:
             writable_dir(out, "--out")  # before training, not after it
-        # First in a process of its own: a file that exits, hangs or breaks the rules stops here
-        report = judge_file(model_file, name, rules, batch_sizes=(3, batch_size), timeout=timeout, debug=_debug)
-        if not report.ok:
-            raise RulesBroken(report)
-        # Then trained in another, watched (what the model prints goes to stderr, not into the JSON)
+        # Judged, then trained, in a watched process of its own: a file that exits, hangs or breaks
+        # the rules stops there (what the model prints goes to stderr, not into the JSON)
         with render.epoch_progress(err_console, epochs) as on_epoch:
             trained = train_file(model_file, name, recipe, rules, device.value, data_dir, subset, val_subset, out,
                                  on_epoch, timeout, _debug)
@@ -373,7 +370,7 @@ def evaluate(
     """
     from nas.final_test import final_test_trial
     from nas.storage import load_study
-    from nas.judge import final_test_file, judge_file
+    from nas.judge import final_test_file
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     data = str(data_dir) if data_dir else None
@@ -381,10 +378,7 @@ def evaluate(
         if target.isdigit():
             result = final_test_trial(load_study(storage, study), int(target), seeds, epochs, rules, device, data,
                                       subset)
-        else:
-            report = judge_file(target, name, rules, timeout=timeout, debug=_debug)  # before any data is loaded
-            if not report.ok:
-                raise RulesBroken(report)
+        else:  # judged first, before any data is loaded
             result = final_test_file(target, name, Recipe(epochs=epochs or RECIPE.epochs), seeds, rules,
                                      device.value, data, subset, timeout, _debug)
     if as_json:

@@ -9,10 +9,12 @@ line, exit 2. The child answers on a pipe of its own, each message with a token 
 stdin before the file was imported, so text the file prints cannot pass for a result; and it
 refuses to answer when the file has changed nas's or torch's own functions.
 
-Judging runs on the CPU with a memory limit and one time limit. Training runs on the device the
-user chose, and a step of it must end every `timeout` seconds (the first step of each training
-gets STARTUP_SECONDS more: loading data, the check, a first compile), so a model that loops
-forever at its 300th call is stopped instead of hanging.
+Judging runs on the CPU with a memory limit, and must end within `timeout` seconds. Training and
+testing judge the file the same way first, in the same process (a model that breaks a rule is not
+trained; one process, not two: each starts by importing torch), then run on the device the user
+chose, where a step must end every `timeout` seconds (the first step of each training gets
+STARTUP_SECONDS more: loading data, the check on the device, a first compile), so a model that
+loops forever at its 300th call is stopped instead of hanging.
 
 This stops accidents and plain cheats; a file written to attack the process that runs it could
 still fool it. A leaderboard should judge submissions on a machine of its own.
@@ -31,6 +33,7 @@ import sys
 import time
 import traceback
 import types
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -79,16 +82,20 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
                data_dir: str | Path | None = None, subset: int | None = None, val_subset: int | None = None,
                out: str | Path | None = None, on_epoch: Callable[[EpochStats], None] | None = None,
                timeout: float = TIMEOUT_SECONDS, debug: bool = False) -> TrainedFile:
-    """Train the model a file defines (`nas train`) in a child process; with `out`, the child
-    writes the run there (nas.train.save_run). What the file prints goes to stderr.
+    """Judge, then train, the model a file defines (`nas train`) in a child process; with `out`,
+    the child writes the run there (nas.train.save_run). What the file prints goes to stderr.
 
-    Raises NasError when training fails, the file exits or patches nas, or no step ends within
-    `timeout` seconds; the child's TrainingDiverged is a NasError too.
+    Raises RulesBroken when the model breaks a rule, before training (checked as judge_file
+    checks it at the batch sizes 3 and recipe.batch_size, then on the training device) or once
+    trained. Raises NasError when the file cannot be judged, training fails, the file exits or
+    patches nas, or no step ends within `timeout` seconds; the child's TrainingDiverged is a
+    NasError too.
     """
     from nas.train import EpochStats, TrainResult
 
-    request = {"name": name, "rules": asdict(rules), "recipe": asdict(recipe), "device": str(device),
-               "data_dir": _str(data_dir), "subset": subset, "val_subset": val_subset, "out": _str(out)}
+    request = {"name": name, "rules": asdict(rules), "batch_sizes": (3, recipe.batch_size), "memory_mb": MEMORY_MB,
+               "recipe": asdict(recipe), "device": str(device), "data_dir": _str(data_dir), "subset": subset,
+               "val_subset": val_subset, "out": _str(out)}
     epoch = (lambda message: on_epoch(EpochStats(**message["epoch"]))) if on_epoch else None
     message = _run("train", path, request, timeout, on_epoch=epoch, debug=debug)
     return TrainedFile(TrainResult.from_dict(message["result"]), message["model"])
@@ -97,11 +104,13 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
 def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: int, rules: Rules = Rules(),
                     device: str = "auto", data_dir: str | Path | None = None, subset: int | None = None,
                     timeout: float = TIMEOUT_SECONDS, debug: bool = False) -> FinalTest:
-    """nas.final_test.final_test_model for the model a file defines, in a child process."""
+    """nas.final_test.final_test_model for the model a file defines, in a child process that
+    judges it first, as judge_file does; raises as train_file does."""
     from nas.final_test import FinalTest
 
-    request = {"name": name, "rules": asdict(rules), "recipe": asdict(recipe), "seeds": seeds,
-               "device": str(device), "data_dir": _str(data_dir), "subset": subset}
+    request = {"name": name, "rules": asdict(rules), "batch_sizes": None, "memory_mb": MEMORY_MB,
+               "recipe": asdict(recipe), "seeds": seeds, "device": str(device), "data_dir": _str(data_dir),
+               "subset": subset}
     message = _run("final-test", path, request, timeout, debug=debug)
     return FinalTest.from_dict(message["result"])
 
@@ -139,8 +148,7 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, env: dict |
             child.stdin.close()
         except BrokenPipeError:
             pass
-        training = task != "judge"
-        watch = _Watch(child, token, timeout, STARTUP_SECONDS if training else 0.0, show_output=training)
+        watch = _Watch(child, token, timeout, STARTUP_SECONDS, show_output=task != "judge")
         last = watch.follow(message_read, output_read, on_epoch)
     finally:  # Ctrl-C included: no child is left running
         _kill(child)
@@ -149,7 +157,7 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, env: dict |
     if debug and task == "judge":
         sys.stderr.write(watch.kept.decode(errors="replace"))
     if watch.stalled is not None:
-        if task == "judge":
+        if not watch.started:
             raise NasError(f"{path} was not judged within {timeout:g} s (an import or a forward pass that never "
                            "returns?); fix the model, or raise --timeout")
         raise NasError(f"{path} stalled while nas trained it: nothing finished within {watch.stalled:g} s (a "
@@ -160,7 +168,8 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, env: dict |
 class _Watch:
     """Follows a child: its messages (each a line of JSON with the token), its output, its silences.
 
-    A silence may last `timeout` seconds, and `startup` more until the first step of a training.
+    A silence may last `timeout` seconds: the judging, and each step; a training's start (a beat)
+    gives `startup` seconds more until its first step ends.
     """
 
     def __init__(self, child: subprocess.Popen, token: str, timeout: float, startup: float, show_output: bool):
@@ -168,12 +177,13 @@ class _Watch:
         self.timeout, self.startup = timeout, startup
         self.kept = b""  # the end of the output, when it is not shown
         self.stalled: float | None = None  # the silence, in seconds, after which the child was stopped
+        self.started = False  # a training began: the judging is over
         self.garbled = False
 
     def follow(self, message_fd: int, output_fd: int, on_epoch: Callable[[dict], None] | None) -> dict | None:
         """Read until the child closes its message pipe; the last message that is not a beat."""
         buffer, last = b"", None
-        limit = self.timeout + self.startup
+        limit = self.timeout
         deadline = time.monotonic() + limit
         with selectors.DefaultSelector() as selector:
             selector.register(message_fd, selectors.EVENT_READ)
@@ -207,6 +217,7 @@ class _Watch:
                             return None
                         if "beat" in message or "epoch" in message:  # a training started, a step or an epoch ended
                             starts = message.get("beat") == "start"
+                            self.started = self.started or starts
                             limit = self.timeout + self.startup if starts else self.timeout
                             if "epoch" in message and on_epoch is not None:
                                 on_epoch(message)
@@ -342,13 +353,26 @@ def _same(before, after) -> bool:
     return before is after or (isinstance(before, str) and before == after)
 
 
-def _limit_memory(megabytes: int) -> None:
+@contextmanager
+def _memory_limit(megabytes: int, lasting: bool):
+    """At most `megabytes` more address space than is taken now. `lasting`: for good, the hard
+    limit too; else until the block ends (training, on a GPU above all, needs far more)."""
     import resource
 
-    with open("/proc/self/statm") as statm:  # address space already taken, in pages
-        taken = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    limit = taken + megabytes * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    before = None
+    try:
+        with open("/proc/self/statm") as statm:  # address space already taken, in pages
+            taken = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = taken + megabytes * 2**20
+        before = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit if lasting else before[1]))
+    except (OSError, ValueError):
+        pass  # no /proc or no rlimit here: judged without a memory limit
+    try:
+        yield
+    finally:
+        if before is not None and not lasting:
+            resource.setrlimit(resource.RLIMIT_AS, before)
 
 
 class _Channel:
@@ -376,17 +400,19 @@ class _Channel:
 Task = Callable[[dict, Rules, _Channel], tuple[dict, Callable[[], None] | None]]
 
 
-def _judge(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, None]:
+def _judge(request: dict, rules: Rules) -> Report:
+    """The validator's report, the model built on the CPU within the memory limit (for good when
+    judging is the task; training needs more)."""
     from nas import validator
     from nas.config import Recipe
     from nas.modelfile import load_model
     from nas.train import build_seeded
 
-    # built as `nas train` builds it (torch seeds itself at random otherwise): the same file
-    # gets the same weights, so the same verdict and report, on every run
-    model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)
-    report = validator.check(model, rules, tuple(request["batch_sizes"] or validator.DEFAULT_BATCHES))
-    return {"report": report.to_dict()}, None
+    with _memory_limit(request["memory_mb"], lasting=request["task"] == "judge"):
+        # built as `nas train` builds it (torch seeds itself at random otherwise): the same file
+        # gets the same weights, so the same verdict and report, on every run
+        model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)
+        return validator.check(model, rules, tuple(request["batch_sizes"] or validator.DEFAULT_BATCHES))
 
 
 def _factory(request: dict, channel: _Channel) -> Callable:
@@ -429,7 +455,7 @@ def _final_test(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, N
     return {"result": result.to_dict()}, None
 
 
-_TASKS: dict[str, Task] = {"judge": _judge, "train": _train, "final-test": _final_test}
+_TASKS: dict[str, Task] = {"train": _train, "final-test": _final_test}  # after judging
 
 
 def _child(fd: int) -> None:
@@ -441,15 +467,17 @@ def _child(fd: int) -> None:
     # only a final test needs the other (it imports optuna: half a second)
     importlib.import_module("nas.final_test" if task == "final-test" else "nas.train")
     rules = Rules(**(request["rules"] | {"input_shape": tuple(request["rules"]["input_shape"])}))
-    if task == "judge":  # training on a GPU needs address space far beyond its memory
-        try:
-            _limit_memory(request["memory_mb"])
-        except (OSError, ValueError):
-            pass  # no /proc or no rlimit here: judged without a memory limit
     before = _fingerprint()
-    doing = _DOING[task][0]
+    doing = "judging"
     try:
-        message, save = _TASKS[task](request, rules, channel)
+        report = _judge(request, rules)
+        if task == "judge":
+            message, save = {"report": report.to_dict()}, None
+        elif not report.ok:  # not trained
+            raise RulesBroken(report)
+        else:
+            doing = _DOING[task][0]
+            message, save = _TASKS[task](request, rules, channel)
         changed = _changed(before, _fingerprint())
         if changed:
             raise NasError(f"{path} changed nas's or torch's own code ({changed[0]}); nas cannot "
@@ -463,10 +491,10 @@ def _child(fd: int) -> None:
             traceback.print_exc()
         message = {"error": str(exc)}
     except MemoryError:
-        limit = f" (limit {request['memory_mb']:,} MB on top of torch)" if task == "judge" else ""
+        limit = f" (limit {request['memory_mb']:,} MB on top of torch)" if doing == "judging" else ""
         message = {"error": f"{path} ran out of memory while {doing}{limit}; make the model smaller"}
     except SystemExit as exc:
-        message = {"error": str(exited(path, exc, "being judged" if task == "judge" else doing))}
+        message = {"error": str(exited(path, exc, "being judged" if doing == "judging" else doing))}
     except BaseException as exc:  # anything else the file raised through nas's own handling
         if request["debug"]:
             traceback.print_exc()
