@@ -5,9 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+# pytest-xdist runs the tests in one process per core (pyproject.toml): each gets its share of
+# the cores, set before torch is first imported; processes that each train on every core slow
+# one another down (measured: 5x, two 2-thread searches on 2 cores)
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
 
-from helpers import MODELS
+import pytest  # noqa: E402  (after the thread count)
+
+from helpers import MODELS  # noqa: E402
 
 
 @pytest.fixture
