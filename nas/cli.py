@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -94,6 +95,9 @@ def main(
     """
     global _debug
     _debug = debug
+    for stream in (sys.stdout, sys.stderr):  # a name from a model file or a storage is printed, whatever it holds
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")  # a lone surrogate (\ud800) crashed the print
 
 
 RULES, RECIPE, SEARCH = Rules(), Recipe(), SearchSettings()  # the defaults, written once in nas/config.py and nas/rules.py

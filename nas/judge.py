@@ -354,9 +354,10 @@ def _same(before, after) -> bool:
 
 
 @contextmanager
-def _memory_limit(megabytes: int, lasting: bool):
-    """At most `megabytes` more address space than is taken now. `lasting`: for good, the hard
-    limit too; else until the block ends (training, on a GPU above all, needs far more)."""
+def _memory_limit(megabytes: int, lasting: bool, path: str):
+    """At most `megabytes` more address space than is taken now, while the file at `path` is
+    judged. `lasting`: for good, the hard limit too; else until the block ends (training, on a GPU
+    above all, needs far more)."""
     import resource
 
     before = None
@@ -371,8 +372,13 @@ def _memory_limit(megabytes: int, lasting: bool):
     try:
         yield
     finally:
-        if before is not None and not lasting:
-            resource.setrlimit(resource.RLIMIT_AS, before)
+        if before is not None:
+            # a soft limit can be raised by the file itself: one that changed it is not judged
+            if resource.getrlimit(resource.RLIMIT_AS) != (limit, limit if lasting else before[1]):
+                raise NasError(f"{path} changed the memory limit it is judged under (RLIMIT_AS); nas cannot "
+                               "judge a model that changes it")
+            if not lasting:
+                resource.setrlimit(resource.RLIMIT_AS, before)
 
 
 class _Channel:
@@ -408,7 +414,7 @@ def _judge(request: dict, rules: Rules) -> Report:
     from nas.modelfile import load_model
     from nas.train import build_seeded
 
-    with _memory_limit(request["memory_mb"], lasting=request["task"] == "judge"):
+    with _memory_limit(request["memory_mb"], lasting=request["task"] == "judge", path=request["path"]):
         # built as `nas train` builds it (torch seeds itself at random otherwise): the same file
         # gets the same weights, so the same verdict and report, on every run
         model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)

@@ -109,6 +109,21 @@ def test_a_model_that_turns_dense_while_it_trains_exits_1_with_the_verdict(mnist
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("command", [TRAIN, EVALUATE])
+def test_a_file_that_lifts_its_memory_limit_is_not_judged(mnist_dir, tmp_path, command):
+    """Training needs the judging's memory limit lifted afterwards, so the limit is a soft one
+    there, which the file itself could raise while it is judged: one that does exits 2."""
+    path = tmp_path / "lifts.py"
+    path.write_text("import resource\n"
+                    "soft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
+                    "resource.setrlimit(resource.RLIMIT_AS, (hard, hard))\n" + (MODELS / "seed_net.py").read_text())
+    result = run_nas(command[0], path, "--epochs", "1", "--subset", "1000", "--device", "cpu", *command[1:])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1].endswith("changed the memory limit it is judged under "
+                                                           "(RLIMIT_AS); nas cannot judge a model that changes it")
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
 def test_rule_breaker_exits_1_without_training(mnist_dir, tmp_path):
     out = tmp_path / "never"
     result = run_nas("train", MODELS / "linear_head.py", "--epochs", "1", "--subset", "1000",

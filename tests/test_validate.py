@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from torch import nn
 
-from helpers import MODELS, run_json, run_nas
+from helpers import MODELS, ROOT, run_json, run_nas
 from nas.errors import NasError
 from nas.modelfile import load_model
 from nas.rules import Rules
@@ -88,6 +91,26 @@ def test_layer_table_follows_the_forward_pass():
     # multiply-accumulates of the first conv: 28·28 positions × 10 filters × 9 weights
     assert convs[0]["macs"] == 28 * 28 * 10 * 9
     assert report["macs"] == sum(layer["macs"] for layer in report["layers"])
+
+def test_a_layer_name_no_terminal_can_print_is_shown_escaped(tmp_path):
+    """A lone surrogate in a layer name: the table shows it escaped (a real stdout, not the test
+    runner's), where printing it raised UnicodeEncodeError with a traceback."""
+    path = tmp_path / "odd_name.py"
+    path.write_text(
+        "from torch import nn\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.add_module('body\\ud800', nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.ReLU(),\n"
+        "                        nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 10, 1, bias=False), nn.Flatten()))\n\n"
+        "    def forward(self, x):\n"
+        "        return getattr(self, 'body\\ud800')(x)\n")
+    proc = subprocess.run([sys.executable, "-m", "nas", "validate", str(path)], capture_output=True, cwd=ROOT,
+                          timeout=120)
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert "body\\ud800.0" in out and "PASS" in out and "Traceback" not in err
+
 
 def test_rich_output_shows_table_counts_and_verdict():
     result = run_nas("validate", MODELS / "linear_head.py")
