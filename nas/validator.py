@@ -187,7 +187,7 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
     self_updated: set[tuple] = set()
     table = None
     generator = torch.Generator().manual_seed(0)  # the same images for every model
-    seed = int.from_bytes(os.urandom(4), "little")  # the same dropout in every pass, and no RNG state to spot
+    seed = _random_state()  # the same dropout in every pass, and no RNG state to spot
     try:
         for mode in ("train", "eval"):
             model.train(mode == "train")
@@ -234,12 +234,31 @@ def _images(shape: tuple[int, ...], generator: torch.Generator, device: torch.de
     return ((ink * 255).round() / 255 - MEAN).div(STD).to(device)
 
 
-def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | None, strict: bool = False,
-         reference: list | None = None, seed: int = 0, context: Callable[[], ContextManager] = nullcontext):
-    """One pass from the saved state and `seed`, with gradients in train mode only (as training and
-    evaluation run): unwatched when `learned` is None (the output), else watched (a Watch)."""
-    state.restore()
+# Up to this many draws from the generator before each pass: about what training draws before its
+# first steps (a shuffle of 50,000 images, the augmentation), so its state is one training could have
+RANDOM_DRAWS = 2**22
+
+
+def _random_state() -> tuple[int, torch.Tensor]:
+    """A seed from os.urandom, and the CPU generator's state after a random number of draws from
+    it: the state a fresh seed leaves is one only the check would show (a model that was dense
+    unless the state was a fresh seed's passed), and training draws before every step."""
+    seed = int.from_bytes(os.urandom(4), "little")
     torch.manual_seed(seed)
+    torch.rand(1 + int.from_bytes(os.urandom(4), "little") % RANDOM_DRAWS)
+    return seed, torch.get_rng_state()
+
+
+def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | None, strict: bool = False,
+         reference: list | None = None, seed: tuple[int, torch.Tensor] | None = None,
+         context: Callable[[], ContextManager] = nullcontext):
+    """One pass from the saved state and the random `seed` (_random_state), with gradients in train
+    mode only (as training and evaluation run): unwatched when `learned` is None (the output), else
+    watched (a Watch)."""
+    state.restore()
+    number, cpu_state = seed or _random_state()
+    torch.manual_seed(number)  # every device's generator (dropout on a GPU draws from its own)
+    torch.set_rng_state(cpu_state)
     with torch.set_grad_enabled(model.training), context():
         if learned is None:
             return model(images)
@@ -247,7 +266,7 @@ def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | N
 
 
 def _watch_closely(model: nn.Module, state: _State, x: torch.Tensor, other: torch.Tensor, learned: set,
-                   self_updated: set, strict: bool, context, seed: int) -> tuple:
+                   self_updated: set, strict: bool, context, seed: tuple[int, torch.Tensor]) -> tuple:
     """Run x unwatched, then watched with a reference pass on `other`, backward each time in train mode.
 
     Updates `learned` (state that gets a gradient or that the model changes itself) and
