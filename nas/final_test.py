@@ -63,9 +63,9 @@ class FinalTest:
 def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: int, target: str,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
                    subset: int | None = None, on_step: Callable[[], None] | None = None,
-                   recheck: bool = False) -> FinalTest:
+                   tamper_check: Callable[[], None] | None = None) -> FinalTest:
     """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each.
-    `on_step` and `recheck` go to nas.train.train."""
+    `on_step` and `tamper_check` go to nas.train.train."""
     if seeds < 1:
         raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
     rules.check_epochs(recipe.epochs)
@@ -77,7 +77,7 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
     for seed in range(seeds):
         model = build_seeded(make_model, seed)
         result = train(model, train_data, None, replace(recipe, seed=seed), rules, device, on_step=on_step,
-                       recheck=recheck)
+                       tamper_check=tamper_check)
         accs.append(measure(model, test_x, test_y)[1])
         total = result.total_params
     return FinalTest(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,

@@ -283,46 +283,48 @@ _WATCHED = ("torch", "torch.nn.modules.module", "torch.utils._python_dispatch", 
 
 
 def _fingerprint() -> dict:
-    """Every function and class attribute in nas and in the torch machinery the check relies on,
-    and the contents of nas's module-level collections, so that a file that swaps one can be
-    caught. The objects themselves, not their ids: held here, none is freed while the file runs,
-    so a replacement cannot be given a freed original's id (measured: a swapped nas.train.measure
-    that nothing else held passed as unchanged)."""
+    """Every function and class attribute in nas, in this module and in the torch machinery the
+    check relies on, and the contents of nas's module-level collections, so that a file that swaps
+    one can be caught. The objects themselves, not their ids: held here, none is freed while the
+    file runs, so a replacement cannot be given a freed original's id (measured: a swapped
+    nas.train.measure that nothing else held passed as unchanged). 11 ms."""
     import torch
 
+    def record(key: tuple, value) -> None:
+        # `value` at `key`, and for a Python function (or what it wraps) the parts that can be
+        # swapped in place, keeping the function object: its code, defaults and closure's contents
+        found[key] = value
+        function = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+        if isinstance(function, types.FunctionType):
+            wrapped = function.__dict__.get("__wrapped__")  # functools.wraps: the function that does the work
+            if wrapped is not None:
+                record(key + ("<wrapped>",), wrapped)
+            cells = []
+            for cell in function.__closure__ or ():
+                try:
+                    cells.append(cell.cell_contents)
+                except ValueError:  # a cell not yet filled
+                    cells.append(None)
+            found[key + ("<inside>",)] = (function, function.__code__, function.__defaults__,
+                                           function.__kwdefaults__, *cells)
+
     found = {}
-    modules = [m for n, m in list(sys.modules.items()) if n == "nas" or n.startswith("nas.") or n in _WATCHED]
-    for module in modules:
+    # this module too: it runs as __main__ in the child, where a file could swap the comparison
+    own = sys.modules[__name__]
+    modules = {"nas.judge": own} | {n: m for n, m in list(sys.modules.items())
+                                    if m is not own and (n == "nas" or n.startswith("nas.") or n in _WATCHED)}
+    for name, module in modules.items():
         for attribute, value in list(vars(module).items()):
-            _record(found, (module.__name__, attribute), value)
-            if isinstance(value, (set, frozenset, dict, list, tuple)) and module.__name__.startswith("nas"):
-                found[(module.__name__, attribute, "contents")] = repr(sorted(map(repr, value)))
-            if isinstance(value, type) and (value.__module__ or "").startswith("nas"):
+            record((name, attribute), value)
+            if isinstance(value, (set, frozenset, dict, list, tuple)) and name.startswith("nas"):
+                found[(name, attribute, "contents")] = repr(sorted(map(repr, value)))
+            if isinstance(value, type) and (value.__module__ or "").startswith(("nas", __name__)):
                 for key, member in list(vars(value).items()):
-                    _record(found, (module.__name__, attribute, key), member)
+                    record((name, attribute, key), member)
     for cls in (torch.Tensor, torch.nn.Module, torch.nn.Parameter):
         for key, member in list(vars(cls).items()):
-            _record(found, (cls.__name__, key), member)
+            record((cls.__name__, key), member)
     return found
-
-
-def _record(found: dict, key: tuple, value) -> None:
-    """`value` at `key`, and for a Python function (or what it wraps) the parts that can be
-    swapped in place, keeping the function object: its code, defaults and closure's contents."""
-    found[key] = value
-    function = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
-    if isinstance(function, types.FunctionType):
-        wrapped = function.__dict__.get("__wrapped__")  # functools.wraps: the function that does the work
-        if wrapped is not None:
-            _record(found, key + ("<wrapped>",), wrapped)
-        cells = []
-        for cell in function.__closure__ or ():
-            try:
-                cells.append(cell.cell_contents)
-            except ValueError:  # a cell not yet filled
-                cells.append(None)
-        found[key + ("<inside>",)] = (function, function.__code__, function.__defaults__, function.__kwdefaults__,
-                                       *cells)
 
 
 # classes whose attributes a file could add to, overriding what their C base defines
@@ -338,19 +340,31 @@ _REBOUND_BY_TORCH = {("torch", "manual_seed"), ("Module", "__init__"), ("Module"
                      ("Module", "___needs_generation_tag_patch")}
 
 
-def _changed(before: dict, after: dict) -> list[str]:
-    changed = [key for key in before.keys() & after.keys()
-               if not _same(before[key], after[key]) and key[:2] not in _REBOUND_BY_TORCH]
-    added = [key for key in after.keys() - before.keys() if key[0] in _CLOSED and key[:2] not in _REBOUND_BY_TORCH]
-    return list(dict.fromkeys(".".join(k for k in key if not k.startswith("<")) for key in changed + added))
+def _tamper_check(path: str, doing: Callable[[], str]) -> Callable[[], None]:
+    """A check, to call whenever nas takes over from the file's code again, that nothing in nas,
+    torch or this module has changed since now, before the file runs: it raises NasError once
+    something has. What it compares with is bound here, so the file cannot swap it through the
+    module (one that replaced this module's comparison with one that finds nothing passed)."""
+    fingerprint, rebound, closed = _fingerprint, frozenset(_REBOUND_BY_TORCH), frozenset(_CLOSED)
+    before = fingerprint()
 
+    def same(old, new) -> bool:
+        # the same object; for a collection's contents, recorded as text, the same text; for a
+        # function's insides, the same objects
+        if isinstance(old, tuple) and isinstance(new, tuple):
+            return len(old) == len(new) and all(a is b for a, b in zip(old, new))
+        return old is new or (isinstance(old, str) and old == new)
 
-def _same(before, after) -> bool:
-    """The same object; for a collection's contents, recorded as text, the same text; for a
-    function's insides, the same objects."""
-    if isinstance(before, tuple) and isinstance(after, tuple):
-        return len(before) == len(after) and all(a is b for a, b in zip(before, after))
-    return before is after or (isinstance(before, str) and before == after)
+    def check() -> None:
+        after = fingerprint()
+        changed = [key for key in before if key[:2] not in rebound
+                   and (key not in after or not same(before[key], after[key]))]  # gone counts: hidden
+        added = [key for key in after.keys() - before.keys() if key[0] in closed and key[:2] not in rebound]
+        if changed or added:
+            name = ".".join(k for k in (changed + added)[0] if not k.startswith("<"))
+            raise NasError(f"{path} changed nas's or torch's own code ({name}); nas cannot trust {doing()} a "
+                           "model that patches it")
+    return check
 
 
 @contextmanager
@@ -402,11 +416,12 @@ class _Channel:
             self.send({"beat": "step"})
 
 
-# Each task returns its result message, and what to write once nothing is found tampered with
-Task = Callable[[dict, Rules, _Channel], tuple[dict, Callable[[], None] | None]]
+# Each task returns its result message, and what to write once nothing is found tampered with;
+# it runs the tamper check (the last argument) before each check of the model and after each epoch
+Task = Callable[[dict, Rules, _Channel, Callable[[], None]], tuple[dict, Callable[[], None] | None]]
 
 
-def _judge(request: dict, rules: Rules) -> Report:
+def _judge(request: dict, rules: Rules, tamper_check: Callable[[], None]) -> Report:
     """The validator's report, the model built on the CPU within the memory limit (for good when
     judging is the task; training needs more)."""
     from nas import validator
@@ -418,6 +433,7 @@ def _judge(request: dict, rules: Rules) -> Report:
         # built as `nas train` builds it (torch seeds itself at random otherwise): the same file
         # gets the same weights, so the same verdict and report, on every run
         model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)
+        tamper_check()  # what the file's import left patched, before the check that it could fake
         return validator.check(model, rules, tuple(request["batch_sizes"] or validator.DEFAULT_BATCHES))
 
 
@@ -431,7 +447,8 @@ def _factory(request: dict, channel: _Channel) -> Callable:
     return make_model
 
 
-def _train(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, Callable[[], None] | None]:
+def _train(request: dict, rules: Rules, channel: _Channel,
+           tamper_check: Callable[[], None]) -> tuple[dict, Callable[[], None] | None]:
     from nas.config import Recipe
     from nas.data import load_train_val
     from nas.modelfile import model_faults
@@ -443,13 +460,13 @@ def _train(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, Callab
         train_data, val_data = load_train_val(request["data_dir"], request["subset"], request["val_subset"])
         result = train(model, train_data, val_data, recipe, rules, request["device"],
                        on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}), on_step=channel.beat,
-                       recheck=True)
+                       tamper_check=tamper_check)
     out = request["out"]
     save = (lambda: save_run(out, model, result, request["path"], extra={"name": request["name"]})) if out else None
     return {"result": result.to_dict(), "model": type(model).__name__}, save
 
 
-def _final_test(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, None]:
+def _final_test(request: dict, rules: Rules, channel: _Channel, tamper_check: Callable[[], None]) -> tuple[dict, None]:
     from nas.config import Recipe
     from nas.final_test import final_test_model
     from nas.modelfile import model_faults
@@ -457,7 +474,7 @@ def _final_test(request: dict, rules: Rules, channel: _Channel) -> tuple[dict, N
     with model_faults(request["path"], "training"):
         result = final_test_model(_factory(request, channel), Recipe(**request["recipe"]), request["seeds"],
                                   request["path"], rules, request["device"], request["data_dir"], request["subset"],
-                                  on_step=channel.beat, recheck=True)
+                                  on_step=channel.beat, tamper_check=tamper_check)
     return {"result": result.to_dict()}, None
 
 
@@ -473,21 +490,18 @@ def _child(fd: int) -> None:
     # only a final test needs the other (it imports optuna: half a second)
     importlib.import_module("nas.final_test" if task == "final-test" else "nas.train")
     rules = Rules(**(request["rules"] | {"input_shape": tuple(request["rules"]["input_shape"])}))
-    before = _fingerprint()
     doing = "judging"
+    tamper_check = _tamper_check(path, lambda: doing)  # before the file runs
     try:
-        report = _judge(request, rules)
+        report = _judge(request, rules, tamper_check)
         if task == "judge":
             message, save = {"report": report.to_dict()}, None
         elif not report.ok:  # not trained
             raise RulesBroken(report)
         else:
             doing = _DOING[task][0]
-            message, save = _TASKS[task](request, rules, channel)
-        changed = _changed(before, _fingerprint())
-        if changed:
-            raise NasError(f"{path} changed nas's or torch's own code ({changed[0]}); nas cannot "
-                           f"trust {doing} a model that patches it")
+            message, save = _TASKS[task](request, rules, channel, tamper_check)
+        tamper_check()
         if save is not None:  # only a run nothing tampered with is written
             save()
     except RulesBroken as exc:  # the check on the training device, before or after training

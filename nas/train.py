@@ -316,16 +316,18 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
           rules: Rules = Rules(), device: str | torch.device = "auto",
           on_epoch: Callable[[EpochStats], None] | None = None, cuda_graph: bool = True,
           compile: bool | None = None, val_epochs: int | None = None,
-          on_step: Callable[[], None] | None = None, recheck: bool = False) -> TrainResult:
+          on_step: Callable[[], None] | None = None, tamper_check: Callable[[], None] | None = None) -> TrainResult:
     """Train `model` in place under `rules`, validating after every epoch (unless val_data is None),
     or after only the last `val_epochs` epochs (the others' val_acc is None).
 
     Refuses over-limit epochs (NasError) and a model that breaks the rules (RulesBroken) before
     any training. `on_epoch` is called with each epoch's stats; it may raise to stop the run
-    (the search prunes that way); `on_step` after each step (a watchdog's heartbeat). `recheck`:
-    check the trained model again (a model file may compute something else after its 100th call;
-    nas's own architectures cannot, and skip the seconds it takes). Raises TrainingDiverged when an epoch's training loss is NaN,
-    infinite or above DIVERGED_LOSS. On CUDA the train step runs as one captured CUDA graph
+    (the search prunes that way); `on_step` after each step (a watchdog's heartbeat). For a model
+    file's code, `tamper_check` (nas.judge's, which raises) runs whenever nas takes over from the
+    model's code (before and after each check and each validation), and the trained model is
+    checked again (it may compute something else after its 100th call; nas's own architectures
+    cannot, and skip the seconds it takes). Raises TrainingDiverged when an epoch's training loss
+    is NaN, infinite or above DIVERGED_LOSS. On CUDA the train step runs as one captured CUDA graph
     unless `cuda_graph` is False. `compile`: forward and backward under torch.compile; None (the
     default) compiles on the CPU when the run trains COMPILE_MIN_IMAGES or more. A model that
     does not compile trains eagerly, with a warning.
@@ -348,7 +350,10 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
     model.to(device, memory_format=memory_format)  # before the check: what is checked is what trains
     # the batch sizes this run uses: a model that branches on one of them is checked on that branch
     batches = (3, batch, EVAL_BATCH.get(device.type, EVAL_BATCH["cpu"]))
+    guard = tamper_check or (lambda: None)
+    guard()
     report = require(model, rules, batch_sizes=batches, context=lambda: _autocast(device))
+    guard()
     if report.trainable_params == 0:
         raise NasError("the model has no trainable parameters, so there is nothing to train; give it some")
     held = sum(count_params(model))
@@ -412,7 +417,9 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
                                    f"{epoch} (a uniform guess scores {math.log(10):.2f}); lower the learning "
                                    f"rate (now {recipe.peak_lr:g})")
         validate = val is not None and (val_epochs is None or epoch > recipe.epochs - val_epochs)
+        guard()
         val_loss, val_acc = measure(model, *val) if validate else (None, None)
+        guard()
         stats = EpochStats(epoch=epoch, train_loss=train_loss, train_acc=right / (steps * batch),
                            val_loss=val_loss, val_acc=val_acc, train_seconds=train_seconds,
                            seconds=time.perf_counter() - epoch_start)
@@ -424,8 +431,10 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
         raise NasError(f"the model's state changed from {held:,} to {trained:,} values while it "
                        f"trained, so the {report.total_params:,} params checked are not what was trained; "
                        "a model must create all its weights in its constructor")
-    if recheck:
+    if tamper_check is not None:
+        guard()
         trained_report = check(model, rules, batch_sizes=batches, context=lambda: _autocast(device))
+        guard()
         if not trained_report.ok:
             raise RulesBroken(trained_report, after_training=True)
     return TrainResult(history=history, total_params=report.total_params, device=str(device),

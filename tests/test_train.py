@@ -78,7 +78,9 @@ TRAIN, EVALUATE = ["train", "--val-subset", "500"], ["evaluate", "--seeds", "1"]
     ("hang", EVALUATE, "stalled while nas trained it: nothing finished within 20 s"),
     ("patch", TRAIN, "changed nas's or torch's own code (nas.train.measure)"),
     ("patch-code", TRAIN, "changed nas's or torch's own code (nas.train.measure)"),
-    ("patch-tensor", EVALUATE, "changed nas's or torch's own code (Tensor.argmax)")])
+    ("patch-tensor", EVALUATE, "changed nas's or torch's own code (Tensor.argmax)"),
+    ("dense-hidden", TRAIN, "changed nas's or torch's own code (nas.train.check)"),
+    ("dense-hidden", EVALUATE, "changed nas's or torch's own code (nas.train.check)")])
 def test_a_model_that_fails_only_in_training_exits_2_with_one_line(mnist_dir, tmp_path, monkeypatch, failure,
                                                                    command, words):
     """It passes every check, then fails at its 40th call: exit 2 and one line, not a traceback, a

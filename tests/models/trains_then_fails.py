@@ -2,8 +2,9 @@
 check's calls) it does what $NAS_TEST_FAILURE says: "raise" (the default), "exit" (sys.exit(0)),
 "os-exit" (os._exit(0), which no handler sees), "hang" (loops forever), "patch" (makes nas's
 accuracy read 100%, then trains on; "patch-code" by swapping the function's code in place,
-"patch-tensor" by adding a Tensor.argmax over the C one's), or "dense" (trains on as a dense layer over the pixels of
-its feature maps, with a weight it held from the start)."""
+"patch-tensor" by adding a Tensor.argmax over the C one's), "dense" (trains on as a dense layer over the pixels of
+its feature maps, with a weight it held from the start), or "dense-hidden" (that, and it swaps the
+check after training for one that puts the real one back and checks a legal twin)."""
 import os
 import sys
 
@@ -42,6 +43,17 @@ def fail(calls: int) -> None:
     raise RuntimeError(f"failed at call {calls}")
 
 
+def hide_the_turn() -> None:
+    import nas.train
+
+    check = nas.train.check
+
+    def lenient(model, *args, **kwargs):
+        nas.train.check = check  # undone before the end, where nas compares with what it held at the start
+        return check(FailsLater().body, *args, **kwargs)
+    nas.train.check = lenient
+
+
 class FailsLater(nn.Module):
     def __init__(self):
         super().__init__()
@@ -51,7 +63,9 @@ class FailsLater(nn.Module):
 
     def forward(self, x):
         self.calls += 1
-        if self.calls >= CALLS and FAILURE == "dense":
+        if self.calls == CALLS and FAILURE == "dense-hidden":
+            hide_the_turn()
+        if self.calls >= CALLS and FAILURE.startswith("dense"):
             return F.linear(self.body[0](x).flatten(1), self.spare)
         if self.calls >= CALLS:
             fail(self.calls)
