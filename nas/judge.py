@@ -36,7 +36,7 @@ import types
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from nas.errors import NasError, RulesBroken
 from nas.modelfile import check_source_path, exited
@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the parent never imports torch for a verdict
     from nas.final_test import FinalTest
     from nas.train import EpochStats, TrainResult
 
+T = TypeVar("T")
 TIMEOUT_SECONDS = 60.0
 MAX_TIMEOUT_SECONDS = 86_400  # a day: a longer wait is a typo, not a model
 MEMORY_MB = 4096  # on top of what importing torch takes
@@ -68,8 +69,8 @@ def judge_file(path: str | Path, name: str | None = None, rules: Rules = Rules()
     """
     request = {"name": name, "rules": asdict(rules), "batch_sizes": batch_sizes, "memory_mb": memory_mb}
     env = os.environ | {"CUDA_VISIBLE_DEVICES": ""}  # judged on the CPU, the same everywhere
-    message = _run("judge", path, request, timeout, env=env, debug=debug)
-    return Report.from_dict(message["report"])
+    return _run("judge", path, request, timeout, lambda message: Report.from_dict(message["report"]), env=env,
+                debug=debug)
 
 
 @dataclass
@@ -97,8 +98,9 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
                "recipe": asdict(recipe), "device": str(device), "data_dir": _str(data_dir), "subset": subset,
                "val_subset": val_subset, "out": _str(out)}
     epoch = (lambda message: on_epoch(EpochStats(**message["epoch"]))) if on_epoch else None
-    message = _run("train", path, request, timeout, on_epoch=epoch, debug=debug)
-    return TrainedFile(TrainResult.from_dict(message["result"]), message["model"])
+    return _run("train", path, request, timeout,
+                lambda message: TrainedFile(TrainResult.from_dict(message["result"]), str(message["model"])),
+                on_epoch=epoch, debug=debug)
 
 
 def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: int, rules: Rules = Rules(),
@@ -111,8 +113,8 @@ def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: i
     request = {"name": name, "rules": asdict(rules), "batch_sizes": None, "memory_mb": MEMORY_MB,
                "recipe": asdict(recipe), "seeds": seeds, "device": str(device), "data_dir": _str(data_dir),
                "subset": subset}
-    message = _run("final-test", path, request, timeout, debug=debug)
-    return FinalTest.from_dict(message["result"])
+    return _run("final-test", path, request, timeout, lambda message: FinalTest.from_dict(message["result"]),
+                debug=debug)
 
 
 def _str(path: str | Path | None) -> str | None:
@@ -124,9 +126,10 @@ _DOING = {"judge": ("judging", "checks it", "a verdict"), "train": ("training", 
           "final-test": ("testing", "tests it", "the test ended")}
 
 
-def _run(task: str, path: str | Path, request: dict, timeout: float, env: dict | None = None,
-         on_epoch: Callable[[dict], None] | None = None, debug: bool = False) -> dict:
-    """Run `task` on the file `path` in a child process; its last message, once it is a result."""
+def _run(task: str, path: str | Path, request: dict, timeout: float, read: Callable[[dict], T],
+         env: dict | None = None, on_epoch: Callable[[dict], None] | None = None, debug: bool = False) -> T:
+    """Run `task` on the file `path` in a child process; its last message, once it is a result, as
+    `read` reads it (an epoch's message goes to `on_epoch`)."""
     path = check_source_path(path)
     if not 0 < timeout <= MAX_TIMEOUT_SECONDS:  # NaN fails too; inf and 1e300 overflow the clock's arithmetic
         raise NasError(f"--timeout {timeout:g} must be a number of seconds above 0 and at most "
@@ -149,7 +152,7 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, env: dict |
         except BrokenPipeError:
             pass
         watch = _Watch(child, token, timeout, STARTUP_SECONDS, show_output=task != "judge")
-        last = watch.follow(message_read, output_read, on_epoch)
+        last = watch.follow(message_read, output_read, on_epoch and _reading(path, on_epoch))
     finally:  # Ctrl-C included: no child is left running
         _kill(child)
         os.close(message_read)
@@ -162,7 +165,19 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, env: dict |
                            "returns?); fix the model, or raise --timeout")
         raise NasError(f"{path} stalled while nas trained it: nothing finished within {watch.stalled:g} s (a "
                        "forward pass that never returns?); fix the model, or raise --timeout")
-    return _outcome(path, last, watch, child.returncode, _DOING[task], request.get("memory_mb"))
+    returncode, memory_mb = child.returncode, request.get("memory_mb")
+    return _reading(path, lambda message: read(_outcome(path, message, watch, returncode, _DOING[task], memory_mb)))(last)
+
+
+def _reading(path: Path, read: Callable[[dict], T]) -> Callable[[dict], T]:
+    """`read`, where a message that has the token but not the fields of a result (one the file
+    wrote with the token it found) is an error of one line, not a traceback."""
+    def checked(message: dict) -> T:
+        try:
+            return read(message)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise NasError(_GARBLED.format(path=path)) from None
+    return checked
 
 
 class _Watch:
@@ -179,6 +194,7 @@ class _Watch:
         self.stalled: float | None = None  # the silence, in seconds, after which the child was stopped
         self.started = False  # a training began: the judging is over
         self.garbled = False
+        self.lingered = False  # it went on running after it closed its message pipe
 
     def follow(self, message_fd: int, output_fd: int, on_epoch: Callable[[dict], None] | None) -> dict | None:
         """Read until the child closes its message pipe; the last message that is not a beat."""
@@ -245,7 +261,7 @@ class _Watch:
         try:
             self.child.wait(timeout=5)  # it exits right after its last message
         except subprocess.TimeoutExpired:
-            pass
+            self.lingered = True
 
 
 def _kill(child: subprocess.Popen) -> None:
@@ -256,10 +272,16 @@ def _kill(child: subprocess.Popen) -> None:
     child.wait()
 
 
+_GARBLED = "{path} wrote to the channel nas's verdict comes on; nas cannot judge it"
+
+
 def _outcome(path: Path, message: dict | None, watch: _Watch, returncode: int, doing: tuple[str, str, str],
              memory_mb: int | None) -> dict:
     if watch.garbled:
-        raise NasError(f"{path} wrote to the channel nas's verdict comes on; nas cannot judge it")
+        raise NasError(_GARBLED.format(path=path))
+    if message is None and watch.lingered:  # then nas killed it: not a crash, not the memory limit
+        raise NasError(f"{path} closed the channel nas's verdict comes on and went on running; nas cannot "
+                       "judge it")
     if message is None and returncode < 0:
         name = signal.Signals(-returncode).name
         hint = f" (over the {memory_mb:,} MB memory limit?)" if memory_mb and name in (
