@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -122,6 +124,16 @@ Subset = Annotated[Optional[int], typer.Option(help="Train on the first N images
 ValSubset = Annotated[Optional[int], typer.Option(help="Validate on the first N of the 10,000 validation images.")]
 Storage = Annotated[str, typer.Option(help="Optuna storage URL (SQLite, PostgreSQL, MySQL...).")]
 Study = Annotated[str, typer.Option(help="Study name in the storage.")]
+# the recipe, for a model file (nas train, nas evaluate FILE); a trial keeps the recipe it was trained with
+BatchSize = Annotated[int, typer.Option(min=1, help="Training batch size.")]
+LearningRate = Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule. Default: "
+                                                       + ", ".join(f"{lr} for {o.value}" for o, lr in DEFAULT_LR.items()))]
+OptimizerOption = Annotated[Optimizer, typer.Option(help="sgd is SGD with Nesterov momentum.")]
+WeightDecay = Annotated[float, typer.Option(min=0, help="Weight decay.")]
+LabelSmoothing = Annotated[float, typer.Option(min=0, max=1, help="Label smoothing.")]
+Augment = Annotated[float, typer.Option(min=0, help=f"Augmentation strength: 1 is ±{RECIPE.max_rotation:g}° "
+                                        f"rotation and ±{RECIPE.max_shift:.0%} translation, 0 is off.")]
+Dropout = Annotated[Optional[float], typer.Option(min=0, max=1, help="Set p of the model's dropout layers.")]
 
 
 @app.command()
@@ -155,15 +167,13 @@ def train(
     model_file: ModelFile,
     name: ModelName = None,
     epochs: Epochs = RECIPE.epochs,
-    batch_size: Annotated[int, typer.Option(min=1, help="Training batch size.")] = RECIPE.batch_size,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate of the one-cycle schedule. Default: "
-                                                + ", ".join(f"{lr} for {o.value}" for o, lr in DEFAULT_LR.items()))] = None,
-    optimizer: Annotated[Optimizer, typer.Option(help="sgd is SGD with Nesterov momentum.")] = RECIPE.optimizer,
-    weight_decay: Annotated[float, typer.Option(min=0, help="Weight decay.")] = RECIPE.weight_decay,
-    label_smoothing: Annotated[float, typer.Option(min=0, max=1, help="Label smoothing.")] = RECIPE.label_smoothing,
-    augment: Annotated[float, typer.Option(min=0, help=f"Augmentation strength: 1 is ±{RECIPE.max_rotation:g}° "
-                                           f"rotation and ±{RECIPE.max_shift:.0%} translation, 0 is off.")] = RECIPE.augment,
-    dropout: Annotated[Optional[float], typer.Option(min=0, max=1, help="Set p of the model's dropout layers.")] = None,
+    batch_size: BatchSize = RECIPE.batch_size,
+    lr: LearningRate = None,
+    optimizer: OptimizerOption = RECIPE.optimizer,
+    weight_decay: WeightDecay = RECIPE.weight_decay,
+    label_smoothing: LabelSmoothing = RECIPE.label_smoothing,
+    augment: Augment = RECIPE.augment,
+    dropout: Dropout = None,
     seed: Annotated[int, typer.Option(help="Seeds the weights, the batch order and the augmentation.")] = RECIPE.seed,
     device: DeviceOption = Device.AUTO,
     data_dir: DataDir = None,
@@ -279,13 +289,19 @@ def search(
     promoted = f" (and {plural(outcome.promoted, 'training')} of the best at higher rungs)" if outcome.promoted else ""
     console.print(f"{plural(outcome.trained, 'trial')} trained{promoted}, {plural(outcome.rejected, 'candidate')} "
                   f"rejected before training, {outcome.seconds:.1f} s{note}")
-    if rows:  # how to take the best model away
-        defaults = SEARCH
-        where = (f" --study {study}" if study != defaults.study else "") + \
-                (f" --storage {mask(storage)}" if storage != defaults.storage else "")
-        err_console.print(f"\nNext: nas evaluate {rows[0].trial} --seeds 3{where}, then "
+    if rows:  # how to take the best model away, with the options this search was given
+        where = _given(("--study", study, SEARCH.study), ("--storage", mask(storage), mask(SEARCH.storage)))
+        data = _given(("--subset", subset, None), ("--device", device.value, Device.AUTO.value),
+                      ("--data-dir", data_dir, None))
+        err_console.print(f"\nNext: nas evaluate {rows[0].trial} --seeds 3{data}{where}, then "
                           f"nas export {rows[0].trial} -o best.py --weights best.pt{where}",
                           style="dim", highlight=False, soft_wrap=True)  # one line, to copy
+
+
+def _given(*options: tuple[str, object, object]) -> str:
+    """Each (flag, value, default) whose value is not the default, as shell words to copy."""
+    return "".join(f" {flag} {shlex.quote(str(value))}" for flag, value, default in options
+                   if value is not None and value != default)
 
 
 @app.command()
@@ -356,6 +372,13 @@ def evaluate(
     epochs: Annotated[Optional[int], typer.Option(help="Epochs per training. Default: the trial's, or 20 "
                                                   "for a model file.")] = None,
     name: ModelName = None,
+    batch_size: BatchSize = RECIPE.batch_size,
+    lr: LearningRate = None,
+    optimizer: OptimizerOption = RECIPE.optimizer,
+    weight_decay: WeightDecay = RECIPE.weight_decay,
+    label_smoothing: LabelSmoothing = RECIPE.label_smoothing,
+    augment: Augment = RECIPE.augment,
+    dropout: Dropout = None,
     storage: Storage = STORAGE,
     study: Study = STUDY,
     subset: Annotated[Optional[int], typer.Option(help="Train on the first N of the 60,000 training images "
@@ -370,7 +393,7 @@ def evaluate(
 ) -> None:
     """Final test accuracy: retrain on all 60,000 training images once per seed, then test.
 
-    The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc.
+    The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc. A trial is retrained with its own recipe; a model file with the recipe options, as `nas train` takes them (`nas export` prints the ones of its trial).
     """
     from nas.final_test import final_test_trial
     from nas.storage import load_study
@@ -379,11 +402,16 @@ def evaluate(
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     data = str(data_dir) if data_dir else None
     with user_errors():
+        recipe = Recipe(epochs=epochs or RECIPE.epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
+                        weight_decay=weight_decay, label_smoothing=label_smoothing, augment=augment, dropout=dropout)
+        if target.isdigit() and replace(recipe, epochs=RECIPE.epochs) != RECIPE:
+            raise NasError(f"trial {target} is retrained with the recipe it was trained with; the recipe options "
+                           "(--lr, --augment, ...) are for a model file: `nas export` one")
         if target.isdigit():
             result = final_test_trial(load_study(storage, study), int(target), seeds, epochs, rules, device, data,
                                       subset)
         else:  # judged first, before any data is loaded
-            result = final_test_file(target, name, Recipe(epochs=epochs or RECIPE.epochs), seeds, rules,
+            result = final_test_file(target, name, recipe, seeds, rules,
                                      device.value, data, subset, timeout, _debug)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
@@ -411,8 +439,10 @@ def export(
     from nas.storage import load_study
 
     with user_errors():
-        export_trial(load_study(storage, study), trial, out, weights, onnx)
+        exported = export_trial(load_study(storage, study), trial, out, weights, onnx)
     console.print("Wrote " + ", ".join(str(p) for p in (out, weights, onnx) if p is not None))
+    # a model file carries no recipe: these options give the trial's (nas evaluate FILE takes them too)
+    console.print(f"To train it as trial {trial} was: {exported.train_command}", highlight=False, soft_wrap=True)
 
 
 @app.command()

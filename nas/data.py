@@ -62,8 +62,9 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     if images is not None and labels is not None:  # read directly: importing torchvision costs a second
         return _checked(raw, prefix, images, labels.long())
     if not root.is_dir():  # torchvision would create it: a mistyped --data-dir must not become a folder
-        raise NasError(f"the data directory {root} does not exist; put {', '.join(MNIST_FILES)} in {raw} "
-                       "(or create the directory, and nas downloads them), or pass --data-dir / set NAS_DATA_DIR")
+        raise NasError(f"the data directory {root} does not exist; `nas data` puts MNIST there (a download; "
+                       f"offline: `nas data --from DIR`, a folder with {', '.join(MNIST_FILES)}), or pass "
+                       "--data-dir / set NAS_DATA_DIR to where they are")
     import torchvision
 
     try:

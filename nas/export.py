@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import optuna
 import torch
 
 from nas.arch import arch_string, build, source, total_params
+from nas.config import Recipe
 from nas.errors import NasError
 from nas.leaderboard import complete_trial
 
@@ -17,19 +20,42 @@ def _rounded(recipe: dict) -> dict:
     return {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in recipe.items()}
 
 
+# the recipe's fields that `nas train` and `nas evaluate FILE` take as options (the README's table)
+TRAIN_OPTIONS = ("epochs", "batch_size", "optimizer", "lr", "weight_decay", "label_smoothing", "augment", "dropout",
+                 "seed")
+
+
+@dataclass
+class Exported:
+    model_file: Path
+    train_command: str  # `nas train FILE` with the options that train it as its trial was trained
+
+
+def train_command(path: str | Path, recipe: dict) -> str:
+    """`nas train PATH` with the options that give the recipe `recipe` (a trial's, as stored): a
+    model file carries no recipe, and nas train's defaults are Recipe's."""
+    defaults = asdict(Recipe())
+    words = [f"--{name.replace('_', '-')} {shlex.quote(str(value))}" for name, value in recipe.items()  # exact
+             if name in TRAIN_OPTIONS and value is not None and value != defaults[name]]
+    return " ".join(["nas train", shlex.quote(str(path)), *words])
+
+
 def export_trial(study: optuna.Study, number: int, out: str | Path, weights: str | Path | None = None,
-                 onnx: str | Path | None = None) -> Path:
+                 onnx: str | Path | None = None) -> Exported:
     """Write trial `number` as a standalone PyTorch file, and its trained weights or ONNX if asked."""
     trial = complete_trial(study, number)
     attrs = trial.user_attrs
     arch = attrs["arch"]  # stored data: arch_string, total_params and source check it before use
+    command = train_command(Path(out).name, attrs["recipe"])
     doc = (f"Trial {number} of study {study.study_name!r}, found by nas: {arch_string(arch)}.\n\n"
            f"{total_params(arch):,} total params, validation accuracy {trial.values[0]:.2%} after "
-           f"{attrs.get('epochs')} epoch(s). Recipe: {json.dumps(_rounded(attrs['recipe']))}.")
+           f"{attrs.get('epochs')} epoch(s). Recipe: {json.dumps(_rounded(attrs['recipe']))}.\n"
+           f"To train it so: {command}")
     try:
         Path(out).write_text(source(arch, class_name=f"Trial{number}Net", doc=doc))
+        exported = Exported(Path(out), train_command(out, attrs["recipe"]))
         if weights is None and onnx is None:
-            return Path(out)
+            return exported
         model = _trained_model(attrs, number)
         if weights is not None:
             torch.save(model.state_dict(), weights)
@@ -38,7 +64,7 @@ def export_trial(study: optuna.Study, number: int, out: str | Path, weights: str
     except OSError as exc:
         raise NasError(f"cannot write {exc.filename or out}: {exc.strerror}; pass a path in a writable "
                        "folder") from None
-    return Path(out)
+    return exported
 
 
 def _trained_model(attrs: dict, number: int) -> torch.nn.Module:

@@ -45,7 +45,10 @@ class FinalTest:
         return statistics.stdev(self.test_accs) if len(self.test_accs) > 1 else 0.0
 
     def summary(self) -> str:
-        """E.g. "99.52% ± 0.04% (min 99.48%, max 99.55%; seeds 99.48%, 99.52%, 99.55%)"."""
+        """E.g. "99.52% ± 0.04% (min 99.48%, max 99.55%; seeds 99.48%, 99.52%, 99.55%)"; one seed has no
+        spread to show: "99.52% (1 seed)"."""
+        if len(self.test_accs) == 1:
+            return f"{self.mean:.2%} (1 seed)"
         seeds = ", ".join(f"{a:.2%}" for a in self.test_accs)
         return (f"{self.mean:.2%} ± {self.std:.2%} (min {min(self.test_accs):.2%}, max {max(self.test_accs):.2%}; "
                 f"seeds {seeds})")

@@ -127,7 +127,7 @@ def epoch_stats(stats) -> str:
 @contextmanager
 def epoch_progress(console: Console, epochs: int):
     """A progress bar over epochs with live loss and accuracy; yields the on_epoch callback."""
-    with progress_bar(console=console, transient=True) as progress:
+    with progress_bar(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("training", total=epochs, stats="")
 
         def on_epoch(stats) -> None:

@@ -298,6 +298,7 @@ def run_search(settings: SearchSettings, observer: Observer | None = None) -> Se
     settings = replace(settings, fidelity=resolve_fidelity(settings, on_gpu=device.type == "cuda"))
     workers = settings.workers or default_workers(device)
     writable_dir(Path(settings.results_dir) / check_study_name(settings.study), "--results-dir")
+    load_train_val(settings.data_dir, settings.subset, settings.val_subset)  # no data: no study created either
     study = open_study(settings.storage, settings.study, _sampler(settings), _pruner(settings),
                        DIRECTIONS[settings.objective], settings.heartbeat)
     study.set_user_attr("objective", settings.objective)

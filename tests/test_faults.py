@@ -91,11 +91,17 @@ def test_labels_that_do_not_match_the_images_exit_2(mnist_dir, tmp_path, labels,
     one_line_error(result, "does not match its images", words, "copy the MNIST files again")
 
 
-def test_a_missing_data_dir_is_not_created(tmp_path):
+@pytest.mark.parametrize("command", ["train", "search"])
+def test_a_missing_data_dir_is_not_created(tmp_path, command):
+    """Nor is a study: a search that cannot train leaves no empty storage behind, whose 'no complete
+    trial' would hide the real cause from the next command."""
     missing = tmp_path / "no" / "such" / "dir"
-    result = run_nas("train", MODELS / "seed_net.py", *QUICK, "--data-dir", missing)
-    one_line_error(result, "does not exist", "train-images-idx3-ubyte.gz")
-    assert not (tmp_path / "no").exists()
+    storage = tmp_path / "s.db"
+    what = [MODELS / "seed_net.py"] if command == "train" else [
+        "--trials", "1", "--storage", f"sqlite:///{storage}", "--results-dir", tmp_path / "results"]
+    result = run_nas(command, *what, *QUICK, "--data-dir", missing)
+    one_line_error(result, "does not exist", "nas data", "train-images-idx3-ubyte.gz")
+    assert not (tmp_path / "no").exists() and not storage.exists()
 
 
 SECRET_URLS = [  # (URL, what must never be shown)
@@ -126,7 +132,7 @@ def test_postgres_password_is_never_printed(postgres_url, mnist_dir, tmp_path):
     result = run_nas("search", "--trials", "1", *QUICK, "--space", "tiny", "--study", study,
                      "--storage", postgres_url, "--results-dir", tmp_path)
     assert result.exit_code == 0, result.stderr
-    assert "Next: nas evaluate" in result.stderr and "--storage postgresql://nas:***@" in result.stderr
+    assert "Next: nas evaluate" in result.stderr and "--storage 'postgresql://nas:***@" in result.stderr
     wrong = postgres_url.replace(password, "Wr0ng-pw")
     for args in (["leaderboard", "--storage", wrong], ["--debug", "leaderboard", "--storage", wrong],
                  ["leaderboard", "--study", "nope", "--storage", postgres_url]):

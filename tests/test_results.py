@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 
 import optuna
 import pytest
@@ -109,6 +111,29 @@ def test_evaluate_a_model_file(mnist_dir):
                      "--device", "cpu")
     assert result.exit_code == 0, result.stderr
     assert "test accuracy" in result.stdout and "3,000 images" in result.stdout
+
+
+def test_an_exported_trial_trains_as_its_trial_with_the_options_export_prints(study, tmp_path):
+    """A model file carries no recipe: `nas export` prints the options that give the trial's, and
+    `nas evaluate FILE` with them tests what `nas evaluate TRIAL` tests (without them it did not:
+    the defaults trained it)."""
+    root, storage = study
+    shutil.copy(root / "s.db", tmp_path / "s.db")  # evaluating a trial stores its result: not in the shared study
+    storage = f"sqlite:///{tmp_path}/s.db"
+    out = tmp_path / "best.py"
+    exported = run_nas("export", "0", "-o", out, "--study", "s", "--storage", storage)
+    assert exported.exit_code == 0, exported.stderr
+    line = exported.stdout.strip().splitlines()[-1]
+    assert line.startswith(f"To train it as trial 0 was: nas train {out} --epochs 1 --lr "), line
+    options = shlex.split(line.split(f"nas train {out} ", 1)[1])
+    assert f"# To train it so: nas train best.py {shlex.join(options)}" in out.read_text()
+    quick = ["--epochs", "3", "--subset", "3000", "--seeds", "1", "--device", "cpu", "--json"]  # the last --epochs counts
+    as_file = run_nas("evaluate", out, *options, *quick)
+    as_trial = run_nas("evaluate", "0", *quick, "--study", "s", "--storage", storage)
+    assert as_file.exit_code == 0 and as_trial.exit_code == 0, as_file.stderr + as_trial.stderr
+    assert json.loads(as_file.stdout)["test_accs"] == json.loads(as_trial.stdout)["test_accs"]
+    refused = run_nas("evaluate", "0", "--lr", "0.1", "--study", "s", "--storage", storage)
+    assert refused.exit_code == 2 and "retrained with the recipe it was trained with" in refused.stderr
 
 
 def test_evaluate_refuses_rule_breakers_and_unknown_trials(study, mnist_dir):

@@ -195,6 +195,8 @@ def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mn
     assert board_at > out.rindex(" complete: val acc ")
     assert "★" in out[board_at:] and "3 trials trained" in out[board_at:]
     assert "\n\nNext: nas evaluate" in err or err.startswith("\nNext: nas evaluate")
+    # the options to copy: the data this search trained on, and where its study is
+    assert f" --seeds 3 --subset 500 --device cpu --study t --storage sqlite:///{tmp_path}/t.db, then nas export " in err
 
 
 def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
