@@ -40,8 +40,8 @@ _debug = False
 def _one_line(error) -> None:
     """Click's own errors (an unknown option, a value not among an option's choices) as one line,
     like every other error nas prints, instead of a usage box."""
-    err_console.print(Text.assemble(("error: ", "bold red"), error.format_message().rstrip("."), "; see --help"),
-                      soft_wrap=True, highlight=False)
+    message = error.format_message().rstrip(".").replace(": Value error, ", ": ")  # typer's enum wording
+    err_console.print(Text.assemble(("error: ", "bold red"), message, "; see --help"), soft_wrap=True, highlight=False)
 
 
 # typer shows click's errors through this function when rich is installed (nas requires rich)
