@@ -395,9 +395,11 @@ def evaluate(
 
     The only command that reads the test set. For a trial, the result is stored with its study and shown by `nas leaderboard` as test acc. A trial is retrained with its own recipe; a model file with the recipe options, as `nas train` takes them (`nas export` prints the ones of its trial).
     """
+    from nas import render
     from nas.final_test import final_test_trial
-    from nas.storage import load_study
     from nas.judge import final_test_file
+    from nas.leaderboard import complete_trial
+    from nas.storage import load_study
 
     rules = Rules(max_params=max_params, max_epochs=max_epochs, strict=strict)
     data = str(data_dir) if data_dir else None
@@ -407,19 +409,22 @@ def evaluate(
         if target.isdigit() and replace(recipe, epochs=RECIPE.epochs) != RECIPE:
             raise NasError(f"trial {target} is retrained with the recipe it was trained with; the recipe options "
                            "(--lr, --augment, ...) are for a model file: `nas export` one")
-        if target.isdigit():
-            result = final_test_trial(load_study(storage, study), int(target), seeds, epochs, rules, device, data,
-                                      subset)
-        else:  # judged first, before any data is loaded
-            result = final_test_file(target, name, recipe, seeds, rules,
-                                     device.value, data, subset, timeout, _debug)
+        loaded = load_study(storage, study) if target.isdigit() else None
+        # each seed's epochs: the trial's own, unless --epochs says otherwise
+        per_seed = epochs or (complete_trial(loaded, int(target)).user_attrs["recipe"]["epochs"] if loaded
+                              else RECIPE.epochs)
+        with render.epoch_progress(err_console, seeds * per_seed) as on_epoch:
+            if loaded:
+                result = final_test_trial(loaded, int(target), seeds, epochs, rules, device, data, subset, on_epoch)
+            else:  # judged first, before any data is loaded
+                result = final_test_file(target, name, recipe, seeds, rules, device.value, data, subset, timeout,
+                                         _debug, on_epoch)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
     console.print(Text.assemble((result.target, "bold"), ": test accuracy ", result.summary()), soft_wrap=True)
-    from nas.render import plural
-
-    console.print(f"{result.total_params:,} params, {plural(result.epochs, 'epoch')} on {result.train_images:,} images, "
+    console.print(f"{result.total_params:,} params, {render.plural(result.epochs, 'epoch')} on "
+                  f"{result.train_images:,} images, "
                   f"{result.seconds:.1f} s")
 
 

@@ -20,7 +20,7 @@ from nas.errors import NasError
 from nas.config import Recipe
 from nas.leaderboard import complete_trial, evaluation_key
 from nas.rules import Rules
-from nas.train import build_seeded, measure, resolve_device, to_device, train
+from nas.train import EpochStats, build_seeded, measure, resolve_device, to_device, train
 
 ALL_TRAIN_IMAGES = 60_000  # a full-settings evaluation trains on all of them
 
@@ -66,9 +66,10 @@ class FinalTest:
 def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds: int, target: str,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
                    subset: int | None = None, on_step: Callable[[], None] | None = None,
-                   tamper_check: Callable[[], None] | None = None) -> FinalTest:
+                   tamper_check: Callable[[], None] | None = None,
+                   on_epoch: Callable[[EpochStats], None] | None = None) -> FinalTest:
     """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each.
-    `on_step` and `tamper_check` go to nas.train.train."""
+    `on_step`, `tamper_check` and `on_epoch` (each seed's epochs in turn) go to nas.train.train."""
     if seeds < 1:
         raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
     rules.check_epochs(recipe.epochs)
@@ -80,7 +81,7 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
     for seed in range(seeds):
         model = build_seeded(make_model, seed)
         result = train(model, train_data, None, replace(recipe, seed=seed), rules, device, on_step=on_step,
-                       tamper_check=tamper_check)
+                       tamper_check=tamper_check, on_epoch=on_epoch)
         accs.append(measure(model, test_x, test_y)[1])
         total = result.total_params
     return FinalTest(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,
@@ -90,7 +91,7 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
 
 def final_test_trial(study: optuna.Study, number: int, seeds: int, epochs: int | None = None,
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
-                   subset: int | None = None) -> FinalTest:
+                   subset: int | None = None, on_epoch: Callable[[EpochStats], None] | None = None) -> FinalTest:
     """Evaluate a search trial's architecture and recipe; add the figures and settings to its study's.
 
     Full settings: all 60,000 training images for the trial's own epochs; anything less (--subset,
@@ -101,7 +102,7 @@ def final_test_trial(study: optuna.Study, number: int, seeds: int, epochs: int |
     recipe = Recipe(**attrs["recipe"])
     recipe = replace(recipe, epochs=epochs or recipe.epochs)
     evaluation = final_test_model(lambda: build(attrs["arch"]), recipe, seeds, f"trial {number}", rules, device,
-                                data_dir, subset)
+                                data_dir, subset, on_epoch=on_epoch)
     record_final_test(study, number, evaluation)
     return evaluation
 

@@ -97,24 +97,32 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
     request = {"name": name, "rules": asdict(rules), "batch_sizes": (3, recipe.batch_size), "memory_mb": MEMORY_MB,
                "recipe": asdict(recipe), "device": str(device), "data_dir": _str(data_dir), "subset": subset,
                "val_subset": val_subset, "out": _str(out)}
-    epoch = (lambda message: on_epoch(EpochStats(**message["epoch"]))) if on_epoch else None
     return _run("train", path, request, timeout,
                 lambda message: TrainedFile(TrainResult.from_dict(message["result"]), str(message["model"])),
-                on_epoch=epoch, debug=debug)
+                on_epoch=_epochs(on_epoch), debug=debug)
 
 
 def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: int, rules: Rules = Rules(),
                     device: str = "auto", data_dir: str | Path | None = None, subset: int | None = None,
-                    timeout: float = TIMEOUT_SECONDS, debug: bool = False) -> FinalTest:
+                    timeout: float = TIMEOUT_SECONDS, debug: bool = False,
+                    on_epoch: Callable[[EpochStats], None] | None = None) -> FinalTest:
     """nas.final_test.final_test_model for the model a file defines, in a child process that
-    judges it first, as judge_file does; raises as train_file does."""
+    judges it first, as judge_file does; raises as train_file does. `on_epoch`: each seed's
+    epochs in turn."""
     from nas.final_test import FinalTest
 
     request = {"name": name, "rules": asdict(rules), "batch_sizes": None, "memory_mb": MEMORY_MB,
                "recipe": asdict(recipe), "seeds": seeds, "device": str(device), "data_dir": _str(data_dir),
                "subset": subset}
     return _run("final-test", path, request, timeout, lambda message: FinalTest.from_dict(message["result"]),
-                debug=debug)
+                on_epoch=_epochs(on_epoch), debug=debug)
+
+
+def _epochs(on_epoch: Callable[[EpochStats], None] | None) -> Callable[[dict], None] | None:
+    """An epoch's message from the child, as EpochStats for `on_epoch`."""
+    from nas.train import EpochStats
+
+    return (lambda message: on_epoch(EpochStats(**message["epoch"]))) if on_epoch else None
 
 
 def _str(path: str | Path | None) -> str | None:
@@ -496,7 +504,8 @@ def _final_test(request: dict, rules: Rules, channel: _Channel, tamper_check: Ca
     with model_faults(request["path"], "training"):
         result = final_test_model(_factory(request, channel), Recipe(**request["recipe"]), request["seeds"],
                                   request["path"], rules, request["device"], request["data_dir"], request["subset"],
-                                  on_step=channel.beat, tamper_check=tamper_check)
+                                  on_step=channel.beat, tamper_check=tamper_check,
+                                  on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}))
     return {"result": result.to_dict()}, None
 
 

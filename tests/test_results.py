@@ -12,8 +12,10 @@ import torch
 
 import search_spaces.default as default_space
 from helpers import MODELS, run_nas
+from nas.config import Recipe
 from nas.data import load_train_val
 from nas.final_test import ALL_TRAIN_IMAGES, FinalTest, record_final_test
+from nas.judge import final_test_file
 from nas.modelfile import load_model
 from nas.plots import history_figure, importances_figure, param_label
 from nas.rules import Rules
@@ -134,6 +136,17 @@ def test_an_exported_trial_trains_as_its_trial_with_the_options_export_prints(st
     assert json.loads(as_file.stdout)["test_accs"] == json.loads(as_trial.stdout)["test_accs"]
     refused = run_nas("evaluate", "0", "--lr", "0.1", "--study", "s", "--storage", storage)
     assert refused.exit_code == 2 and "retrained with the recipe it was trained with" in refused.stderr
+
+
+def test_evaluate_reports_each_epoch_of_each_seed_as_it_trains(mnist_dir):
+    """A final test trains for minutes per seed: each epoch's stats reach the caller as it ends
+    (nas evaluate shows them in a progress bar), from the child process a model file trains in."""
+    seen = []
+    result = final_test_file(MODELS / "seed_net.py", None, Recipe(epochs=2), seeds=2, device="cpu", subset=1000,
+                             on_epoch=seen.append)
+    assert [stats.epoch for stats in seen] == [1, 2, 1, 2]
+    assert all(stats.train_loss > 0 and stats.val_acc is None for stats in seen)  # no validation: it tests
+    assert len(result.test_accs) == 2
 
 
 def test_evaluate_refuses_rule_breakers_and_unknown_trials(study, mnist_dir):
