@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from nas.rules import Report
+from nas.rules import Report, Rules
 
 if TYPE_CHECKING:
     from nas.leaderboard import Row
@@ -61,7 +61,9 @@ def counts(report: Report) -> Text:
     text.append(f"Trainable params: {report.trainable_params:,}\n")
     text.append(f"Non-trainable params: {report.non_trainable_params:,}\n")
     text.append(f"MACs per image: {report.macs:,}\n")
-    text.append(f"Receptive field before global pooling: {report.receptive_field} px")
+    side = Rules().input_shape[-1]  # a field wider than the image sees all of it, padding included
+    whole = f" (the whole {side} px image)" if report.receptive_field >= side else ""
+    text.append(f"Receptive field before global pooling: {report.receptive_field} px{whole}")
     return text
 
 
