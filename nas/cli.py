@@ -410,11 +410,12 @@ def evaluate(
             raise NasError(f"trial {target} is retrained with the recipe it was trained with; the recipe options "
                            "(--lr, --augment, ...) are for a model file: `nas export` one")
         loaded = load_study(storage, study) if target.isdigit() else None
-        # each seed's epochs: the trial's own, unless --epochs says otherwise
-        per_seed = epochs or (complete_trial(loaded, int(target)).user_attrs["recipe"]["epochs"] if loaded
-                              else RECIPE.epochs)
+        # each seed's epochs, for the progress bar: the trial's own (stored data), unless --epochs says otherwise
+        stored = complete_trial(loaded, int(target)).user_attrs.get("recipe") if loaded is not None else None
+        per_seed = epochs or (stored.get("epochs") if isinstance(stored, dict) else None)
+        per_seed = per_seed if isinstance(per_seed, int) and per_seed > 0 else RECIPE.epochs
         with render.epoch_progress(err_console, seeds * per_seed) as on_epoch:
-            if loaded:
+            if loaded is not None:
                 result = final_test_trial(loaded, int(target), seeds, epochs, rules, device, data, subset, on_epoch)
             else:  # judged first, before any data is loaded
                 result = final_test_file(target, name, recipe, seeds, rules, device.value, data, subset, timeout,

@@ -99,7 +99,7 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
                "val_subset": val_subset, "out": _str(out)}
     return _run("train", path, request, timeout,
                 lambda message: TrainedFile(TrainResult.from_dict(message["result"]), str(message["model"])),
-                on_epoch=_epochs(on_epoch), debug=debug)
+                on_epoch=_epochs(path, on_epoch), debug=debug)
 
 
 def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: int, rules: Rules = Rules(),
@@ -115,14 +115,17 @@ def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: i
                "recipe": asdict(recipe), "seeds": seeds, "device": str(device), "data_dir": _str(data_dir),
                "subset": subset}
     return _run("final-test", path, request, timeout, lambda message: FinalTest.from_dict(message["result"]),
-                on_epoch=_epochs(on_epoch), debug=debug)
+                on_epoch=_epochs(path, on_epoch), debug=debug)
 
 
-def _epochs(on_epoch: Callable[[EpochStats], None] | None) -> Callable[[dict], None] | None:
+def _epochs(path: str | Path, on_epoch: Callable[[EpochStats], None] | None) -> Callable[[dict], None] | None:
     """An epoch's message from the child, as EpochStats for `on_epoch`."""
     from nas.train import EpochStats
 
-    return (lambda message: on_epoch(EpochStats(**message["epoch"]))) if on_epoch else None
+    if on_epoch is None:
+        return None
+    stats = _reading(path, lambda message: EpochStats(**message["epoch"]))
+    return lambda message: on_epoch(stats(message))
 
 
 def _str(path: str | Path | None) -> str | None:
@@ -160,7 +163,7 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, read: Calla
         except BrokenPipeError:
             pass
         watch = _Watch(child, token, timeout, STARTUP_SECONDS, show_output=task != "judge")
-        last = watch.follow(message_read, output_read, on_epoch and _reading(path, on_epoch))
+        last = watch.follow(message_read, output_read, on_epoch)
     finally:  # Ctrl-C included: no child is left running
         _kill(child)
         os.close(message_read)
@@ -173,11 +176,11 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, read: Calla
                            "returns?); fix the model, or raise --timeout")
         raise NasError(f"{path} stalled while nas trained it: nothing finished within {watch.stalled:g} s (a "
                        "forward pass that never returns?); fix the model, or raise --timeout")
-    returncode, memory_mb = child.returncode, request.get("memory_mb")
-    return _reading(path, lambda message: read(_outcome(path, message, watch, returncode, _DOING[task], memory_mb)))(last)
+    outcome = _outcome(path, last, watch, child.returncode, _DOING[task], request.get("memory_mb"))
+    return _reading(path, read)(outcome)
 
 
-def _reading(path: Path, read: Callable[[dict], T]) -> Callable[[dict], T]:
+def _reading(path: str | Path, read: Callable[[dict], T]) -> Callable[[dict], T]:
     """`read`, where a message that has the token but not the fields of a result (one the file
     wrote with the token it found) is an error of one line, not a traceback."""
     def checked(message: dict) -> T:
@@ -302,7 +305,9 @@ def _outcome(path: Path, message: dict | None, watch: _Watch, returncode: int, d
     if "error" in message:
         raise NasError(message["error"])
     if "broken" in message:
-        raise RulesBroken(Report.from_dict(message["broken"]), message["after_training"])
+        broken = _reading(path, lambda message: RulesBroken(Report.from_dict(message["broken"]),
+                                                            bool(message["after_training"])))
+        raise broken(message)
     return message
 
 
