@@ -23,6 +23,7 @@ from nas.rules import Rules
 from nas.train import EpochStats, build_seeded, measure, resolve_device, to_device, train
 
 ALL_TRAIN_IMAGES = 60_000  # a full-settings evaluation trains on all of them
+TEST_IMAGES = 10_000
 
 
 @dataclass
@@ -67,9 +68,11 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
                    rules: Rules = Rules(), device: str = "auto", data_dir: str | None = None,
                    subset: int | None = None, on_step: Callable[[], None] | None = None,
                    tamper_check: Callable[[], None] | None = None,
-                   on_epoch: Callable[[EpochStats], None] | None = None) -> FinalTest:
+                   on_epoch: Callable[[EpochStats], None] | None = None,
+                   on_tested: Callable[[int, nn.Module], None] | None = None) -> FinalTest:
     """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each.
-    `on_step`, `tamper_check` and `on_epoch` (each seed's epochs in turn) go to nas.train.train."""
+    `on_step`, `tamper_check` and `on_epoch` (each seed's epochs in turn) go to nas.train.train;
+    `on_tested(seed, model)` is called once each seed's model is tested."""
     if seeds < 1:
         raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
     rules.check_epochs(recipe.epochs)
@@ -84,6 +87,8 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
                        tamper_check=tamper_check, on_epoch=on_epoch)
         accs.append(measure(model, test_x, test_y)[1])
         total = result.total_params
+        if on_tested is not None:
+            on_tested(seed, model)
     return FinalTest(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,
                       train_images=len(train_data), total_params=total, seconds=time.perf_counter() - start,
                       recipe=asdict(result.recipe))

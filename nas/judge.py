@@ -16,8 +16,12 @@ chose, where a step must end every `timeout` seconds (the first step of each tra
 STARTUP_SECONDS more: loading data, the check on the device, a first compile), so a model that
 loops forever at its 300th call is stopped instead of hanging.
 
-This stops accidents and plain cheats; a file written to attack the process that runs it could
-still fool it. A leaderboard should judge submissions on a machine of its own.
+What the child says is not taken on trust: it also records what the model computes (nas/graph.py:
+each forward pass the verdict or the accuracy rests on, as torch operations, and the weights), and
+nas's own process, which never runs the file, checks that recording against the rules and
+measures its accuracy itself. Those figures are the ones reported. A file can still cheat where
+the recording cannot see: in how it trains (the epochs, the images), or by computing something
+else than it is recorded computing. A leaderboard should judge submissions on a machine of its own.
 """
 
 from __future__ import annotations
@@ -30,19 +34,21 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import traceback
 import types
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
 from nas.errors import NasError, RulesBroken
 from nas.modelfile import check_source_path, exited
-from nas.rules import Report, Rules
+from nas.rules import CHECK_BATCHES, MAX_PARAMS, Report, Rules, params_violation
 
-if TYPE_CHECKING:  # the parent never imports torch for a verdict
+if TYPE_CHECKING:
     from nas.config import Recipe
     from nas.final_test import FinalTest
     from nas.train import EpochStats, TrainResult
@@ -67,10 +73,42 @@ def judge_file(path: str | Path, name: str | None = None, rules: Rules = Rules()
     cannot be imported or built, its forward raises, or the process exits, is killed, or runs
     past `timeout` seconds or `memory_mb` MB.
     """
+    batch_sizes = tuple(batch_sizes or CHECK_BATCHES)
     request = {"name": name, "rules": asdict(rules), "batch_sizes": batch_sizes, "memory_mb": memory_mb}
     env = os.environ | {"CUDA_VISIBLE_DEVICES": ""}  # judged on the CPU, the same everywhere
-    return _run("judge", path, request, timeout, lambda message: Report.from_dict(message["report"]), env=env,
-                debug=debug)
+
+    def read(message: dict, recorded: Path) -> Report:
+        return _verified(Report.from_dict(message["report"]), _replayed(recorded), rules, batch_sizes)
+    return _run("judge", path, request, timeout, read, env=env, debug=debug)
+
+
+def _replayed(folder: Path):
+    """The model the child recorded, as nas's own process replays it (nas.graph.Recorded)."""
+    from nas import graph
+
+    return graph.load(folder)
+
+
+def _verified(told: Report, replayed, rules: Rules, batch_sizes: tuple[int, ...], after_training: bool = False
+              ) -> Report:
+    """The child's report `told`, as the check of the recorded model in this process has it: a
+    broken rule the child did not tell of, and the larger count of parameters (the child counts
+    what the model holds, used or not; the recording, what it reads), are this process's.
+    `after_training`: a rule broken here is RulesBroken, as the child's check after training."""
+    from nas import validator
+
+    if not told.ok:
+        return told  # a verdict against the model: none to gain by faking it
+    own = validator.check(replayed, rules, batch_sizes)
+    trainable = max(told.trainable_params, own.trainable_params)
+    total = max(told.total_params, own.total_params, trainable)
+    limit = params_violation(total, trainable, rules)
+    violations = ([limit] if limit else []) + [v for v in own.violations if v.rule != MAX_PARAMS]
+    report = replace(told, total_params=total, trainable_params=trainable, non_trainable_params=total - trainable,
+                     violations=violations)
+    if after_training and not report.ok:
+        raise RulesBroken(report, after_training=True)
+    return report
 
 
 @dataclass
@@ -84,7 +122,8 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
                out: str | Path | None = None, on_epoch: Callable[[EpochStats], None] | None = None,
                timeout: float = TIMEOUT_SECONDS, debug: bool = False) -> TrainedFile:
     """Judge, then train, the model a file defines (`nas train`) in a child process; with `out`,
-    the child writes the run there (nas.train.save_run). What the file prints goes to stderr.
+    the run is written there (nas.train.save_run: the figures measured in this process on what
+    the child recorded, the weights the child wrote). What the file prints goes to stderr.
 
     Raises RulesBroken when the model breaks a rule, before training (checked as judge_file
     checks it at the batch sizes 3 and recipe.batch_size, then on the training device) or once
@@ -92,14 +131,57 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
     patches nas, or no step ends within `timeout` seconds; the child's TrainingDiverged is a
     NasError too.
     """
-    from nas.train import EpochStats, TrainResult
+    from nas.data import load_train_val
+    from nas.train import TrainResult, save_run
 
-    request = {"name": name, "rules": asdict(rules), "batch_sizes": (3, recipe.batch_size), "memory_mb": MEMORY_MB,
+    batch_sizes = (3, recipe.batch_size)
+    request = {"name": name, "rules": asdict(rules), "batch_sizes": batch_sizes, "memory_mb": MEMORY_MB,
                "recipe": asdict(recipe), "device": str(device), "data_dir": _str(data_dir), "subset": subset,
                "val_subset": val_subset, "out": _str(out)}
-    return _run("train", path, request, timeout,
-                lambda message: TrainedFile(TrainResult.from_dict(message["result"]), str(message["model"])),
-                on_epoch=_epochs(path, on_epoch), debug=debug)
+
+    def read(message: dict, recorded: Path) -> TrainedFile:
+        result = TrainResult.from_dict(message["result"])
+        replayed = _replayed(recorded)
+        report = _verified(Report.from_dict(message["report"]), replayed, rules, batch_sizes, after_training=True)
+        last = result.history[-1]
+        if last.val_acc is not None:
+            val = load_train_val(data_dir, subset, val_subset)[1]
+            last.val_loss, last.val_acc = _measured(path, replayed, val, last.val_acc)
+        result.total_params = max(result.total_params, report.total_params)
+        if out is not None:
+            save_run(out, None, result, path, extra={"name": name}, weights=_weights(path, recorded))
+        return TrainedFile(result, str(message["model"]))
+    return _run("train", path, request, timeout, read, on_epoch=_epochs(path, on_epoch), debug=debug)
+
+
+WEIGHTS = "weights.pt"
+
+
+def _weights(path: Path, recorded: Path) -> bytes:
+    try:
+        return (recorded / WEIGHTS).read_bytes()
+    except OSError:
+        raise NasError(_GARBLED.format(path=path)) from None
+
+
+# How far the child's accuracy may be from what this process measures on the recording: the
+# same float32 weights on another device (a CUDA training is measured there) can flip an image
+# or two near a decision boundary
+TOLD_IMAGES = 3
+
+
+def _measured(path: Path, replayed, split, told: float) -> tuple[float, float]:
+    """(loss, accuracy) of the recorded model on `split`, measured here on the CPU; a NasError if
+    the child told of an accuracy more than TOLD_IMAGES images away."""
+    import torch
+
+    from nas.train import measure, to_device
+
+    loss, accuracy = measure(replayed, *to_device(split, torch.device("cpu")))
+    if abs(accuracy - told) * len(split) > TOLD_IMAGES:
+        raise NasError(f"{path} reported {told:.2%} accuracy, but the model it recorded scores {accuracy:.2%} in "
+                       "nas's own process; nas cannot trust a model that computes something else than it shows")
+    return loss, accuracy
 
 
 def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: int, rules: Rules = Rules(),
@@ -109,13 +191,24 @@ def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: i
     """nas.final_test.final_test_model for the model a file defines, in a child process that
     judges it first, as judge_file does; raises as train_file does. `on_epoch`: each seed's
     epochs in turn."""
+    from nas.data import load_test
     from nas.final_test import FinalTest
 
-    request = {"name": name, "rules": asdict(rules), "batch_sizes": None, "memory_mb": MEMORY_MB,
+    request = {"name": name, "rules": asdict(rules), "batch_sizes": CHECK_BATCHES, "memory_mb": MEMORY_MB,
                "recipe": asdict(recipe), "seeds": seeds, "device": str(device), "data_dir": _str(data_dir),
                "subset": subset}
-    return _run("final-test", path, request, timeout, lambda message: FinalTest.from_dict(message["result"]),
-                on_epoch=_epochs(path, on_epoch), debug=debug)
+
+    def read(message: dict, recorded: Path) -> FinalTest:
+        result = FinalTest.from_dict(message["result"])
+        told = Report.from_dict(message["report"])
+        test = load_test(data_dir)
+        for seed, accuracy in enumerate(result.test_accs):
+            replayed = _replayed(recorded / f"seed{seed}")
+            report = _verified(told, replayed, rules, CHECK_BATCHES, after_training=True)
+            result.test_accs[seed] = _measured(path, replayed, test, accuracy)[1]
+            result.total_params = max(result.total_params, report.total_params)
+        return result
+    return _run("final-test", path, request, timeout, read, on_epoch=_epochs(path, on_epoch), debug=debug)
 
 
 def _epochs(path: str | Path, on_epoch: Callable[[EpochStats], None] | None) -> Callable[[dict], None] | None:
@@ -137,16 +230,26 @@ _DOING = {"judge": ("judging", "checks it", "a verdict"), "train": ("training", 
           "final-test": ("testing", "tests it", "the test ended")}
 
 
-def _run(task: str, path: str | Path, request: dict, timeout: float, read: Callable[[dict], T],
+def _run(task: str, path: str | Path, request: dict, timeout: float, read: Callable[[dict, Path], T],
          env: dict | None = None, on_epoch: Callable[[dict], None] | None = None, debug: bool = False) -> T:
     """Run `task` on the file `path` in a child process; its last message, once it is a result, as
-    `read` reads it (an epoch's message goes to `on_epoch`)."""
+    `read` reads it with the folder the child recorded the model in (an epoch's message goes to
+    `on_epoch`)."""
     path = check_source_path(path)
     if not 0 < timeout <= MAX_TIMEOUT_SECONDS:  # NaN fails too; inf and 1e300 overflow the clock's arithmetic
         raise NasError(f"--timeout {timeout:g} must be a number of seconds above 0 and at most "
                        f"{MAX_TIMEOUT_SECONDS:,}; give the seconds a model may take to be judged")
+    with tempfile.TemporaryDirectory(prefix="nas-recorded-") as recorded:
+        return _run_in(task, path, request | {"record": recorded}, timeout, read, env, on_epoch, debug)
+
+
+def _run_in(task: str, path: Path, request: dict, timeout: float, read: Callable[[dict, Path], T],
+            env: dict | None, on_epoch: Callable[[dict], None] | None, debug: bool) -> T:
     token = secrets.token_hex(16)
     request = request | {"task": task, "path": str(path), "token": token, "debug": debug}
+    # what checks the recording, imported meanwhile (torch: 2-3 s, while the child imports it too)
+    threading.Thread(target=lambda: [importlib.import_module(m) for m in ("nas.graph", "nas.validator", "nas.train")],
+                     daemon=True).start()
     message_read, message_write = os.pipe()
     output_read, output_write = os.pipe()  # what the file prints, and nas's warnings from the child
     try:
@@ -177,15 +280,15 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, read: Calla
         raise NasError(f"{path} stalled while nas trained it: nothing finished within {watch.stalled:g} s (a "
                        "forward pass that never returns?); fix the model, or raise --timeout")
     outcome = _outcome(path, last, watch, child.returncode, _DOING[task], request.get("memory_mb"))
-    return _reading(path, read)(outcome)
+    return _reading(path, read)(outcome, Path(request["record"]))
 
 
-def _reading(path: str | Path, read: Callable[[dict], T]) -> Callable[[dict], T]:
+def _reading(path: str | Path, read: Callable[..., T]) -> Callable[..., T]:
     """`read`, where a message that has the token but not the fields of a result (one the file
     wrote with the token it found) is an error of one line, not a traceback."""
-    def checked(message: dict) -> T:
+    def checked(message: dict, *more) -> T:
         try:
-            return read(message)
+            return read(message, *more)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise NasError(_GARBLED.format(path=path)) from None
     return checked
@@ -369,10 +472,11 @@ _CLOSED = {"Tensor", "Module", "Parameter"}
 
 # torch itself rebinds these: manual_seed when torch._dynamo is first imported (a model using
 # torch.compile; the check draws a fresh random seed per model, so a patched seeding cannot make
-# a model pass), and nn.Module's __init__ and __setstate__ when a CPU training compiles (the
-# weights are counted on the model built, whatever its constructor's wrapping), adding a flag
+# a model pass), nn.Module's __init__ and __setstate__ when a CPU training compiles (the
+# weights are counted on the model built, whatever its constructor's wrapping), adding a flag;
+# and pickle caches Tensor.__slotnames__ when the recording is saved
 _REBOUND_BY_TORCH = {("torch", "manual_seed"), ("Module", "__init__"), ("Module", "__setstate__"),
-                     ("Module", "___needs_generation_tag_patch")}
+                     ("Module", "___needs_generation_tag_patch"), ("Tensor", "__slotnames__")}
 
 
 def _tamper_check(path: str, doing: Callable[[], str]) -> Callable[[], None]:
@@ -458,7 +562,7 @@ Task = Callable[[dict, Rules, _Channel, Callable[[], None]], tuple[dict, Callabl
 
 def _judge(request: dict, rules: Rules, tamper_check: Callable[[], None]) -> Report:
     """The validator's report, the model built on the CPU within the memory limit (for good when
-    judging is the task; training needs more)."""
+    judging is the task; training needs more); judging, the model is recorded too."""
     from nas import validator
     from nas.config import Recipe
     from nas.modelfile import load_model
@@ -469,7 +573,25 @@ def _judge(request: dict, rules: Rules, tamper_check: Callable[[], None]) -> Rep
         # gets the same weights, so the same verdict and report, on every run
         model = build_seeded(lambda: load_model(request["path"], request["name"]), Recipe().seed)
         tamper_check()  # what the file's import left patched, before the check that it could fake
-        return validator.check(model, rules, tuple(request["batch_sizes"] or validator.DEFAULT_BATCHES))
+        report = validator.check(model, rules, tuple(request["batch_sizes"]))
+        if request["task"] == "judge":
+            _record(model, request, rules, Path(request["record"]))
+        return report
+
+
+def _record(model, request: dict, rules: Rules, folder: Path, eval_images: int = 0) -> None:
+    """Record the model (nas.graph.record) for nas's own process: in both modes at the batch sizes
+    it is judged at, and in eval mode at those it is measured at, `eval_images` in batches of
+    EVAL_BATCH on the CPU (where nas's process measures it)."""
+    from nas import graph
+    from nas.train import EVAL_BATCH
+
+    batches = tuple(request["batch_sizes"])
+    chunk = EVAL_BATCH["cpu"]
+    measured = {min(chunk, eval_images), eval_images % chunk} - {0} - set(batches)
+    model.to("cpu")
+    graph.record(model, [(mode, b) for mode in (True, False) for b in batches] + [(False, b) for b in sorted(measured)],
+                 rules.input_shape, folder)
 
 
 def _factory(request: dict, channel: _Channel) -> Callable:
@@ -487,7 +609,7 @@ def _train(request: dict, rules: Rules, channel: _Channel,
     from nas.config import Recipe
     from nas.data import load_train_val
     from nas.modelfile import model_faults
-    from nas.train import build_seeded, save_run, train
+    from nas.train import atomic_write, build_seeded, state_bytes, train
 
     recipe = Recipe(**request["recipe"])
     with model_faults(request["path"], "training"):
@@ -496,21 +618,26 @@ def _train(request: dict, rules: Rules, channel: _Channel,
         result = train(model, train_data, val_data, recipe, rules, request["device"],
                        on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}), on_step=channel.beat,
                        tamper_check=tamper_check)
-    out = request["out"]
-    save = (lambda: save_run(out, model, result, request["path"], extra={"name": request["name"]})) if out else None
+        _record(model, request, rules, Path(request["record"]), len(val_data) if val_data is not None else 0)
+    # the weights for --out, to the recording's folder: nas's own process writes the run once it
+    # has measured what was recorded
+    save = (lambda: atomic_write(Path(request["record"]) / WEIGHTS, state_bytes(model))) if request["out"] else None
     return {"result": result.to_dict(), "model": type(model).__name__}, save
 
 
 def _final_test(request: dict, rules: Rules, channel: _Channel, tamper_check: Callable[[], None]) -> tuple[dict, None]:
     from nas.config import Recipe
-    from nas.final_test import final_test_model
+    from nas.final_test import TEST_IMAGES, final_test_model
     from nas.modelfile import model_faults
+
+    def tested(seed: int, model) -> None:
+        _record(model, request, rules, Path(request["record"]) / f"seed{seed}", TEST_IMAGES)
 
     with model_faults(request["path"], "training"):
         result = final_test_model(_factory(request, channel), Recipe(**request["recipe"]), request["seeds"],
                                   request["path"], rules, request["device"], request["data_dir"], request["subset"],
                                   on_step=channel.beat, tamper_check=tamper_check,
-                                  on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}))
+                                  on_epoch=lambda stats: channel.send({"epoch": asdict(stats)}), on_tested=tested)
     return {"result": result.to_dict()}, None
 
 
@@ -537,6 +664,7 @@ def _child(fd: int) -> None:
         else:
             doing = _DOING[task][0]
             message, save = _TASKS[task](request, rules, channel, tamper_check)
+            message["report"] = report.to_dict()  # what nas's own process checks the recording against
         tamper_check()
         if save is not None:  # only a run nothing tampered with is written
             save()

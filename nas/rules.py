@@ -1,8 +1,8 @@
 """The challenge's rules, and the report that says whether a model keeps them.
 
-Torch-free on purpose: the `nas validate` process that renders a verdict never imports torch;
-the model is judged in a process of its own (nas/judge.py) by nas/validator.py, and its report
-comes back as plain data.
+Torch-free on purpose: the model is judged in a process of its own (nas/judge.py) by
+nas/validator.py, and its report comes back as plain data, while the `nas validate` process
+imports torch to check the recording it also gets back (nas/graph.py), in a thread.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from nas.errors import NasError
 
 # Rule names, as reports and tests spell them
 MAX_PARAMS, NO_BIAS, NO_FC, OUTPUT_SHAPE, CONSISTENT = "max-params", "no-bias", "no-fc", "output-shape", "consistent"
+CHECK_BATCHES = (3, 128)  # the batch sizes a model is checked at: a small odd batch, and the trainer's default
 
 
 @dataclass(frozen=True)

@@ -443,9 +443,10 @@ def train(model: nn.Module, train_data: Split, val_data: Split | None, recipe: R
                        precision=precision(device))
 
 
-def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,
-             model_file: str | Path | None = None, extra: dict | None = None) -> Path:
-    """Write metrics.json, weights.pt (a state_dict) and a copy of the model file to `out_dir`.
+def save_run(out_dir: str | Path, model: nn.Module | None, result: TrainResult,
+             model_file: str | Path | None = None, extra: dict | None = None, weights: bytes | None = None) -> Path:
+    """Write metrics.json, weights.pt (the model's state_dict, or `weights`, the bytes of one
+    written before) and a copy of the model file to `out_dir`.
 
     Each file is written to a temporary name and renamed, so a crash never leaves half a file.
     """
@@ -454,17 +455,23 @@ def save_run(out_dir: str | Path, model: nn.Module, result: TrainResult,
     metrics = result.to_dict() | (extra or {})
     if model_file is not None:
         metrics["model_file"] = Path(model_file).name
-        _atomic_write(out / Path(model_file).name, Path(model_file).read_bytes())
+        atomic_write(out / Path(model_file).name, Path(model_file).read_bytes())
+    atomic_write(out / "weights.pt", weights if weights is not None else state_bytes(model))
+    atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    return out
+
+
+def state_bytes(model: nn.Module) -> bytes:
+    """The model's state_dict on the CPU, as torch.save writes it."""
     state = {k: v.detach().to("cpu", memory_format=torch.contiguous_format)
              for k, v in model.state_dict().items()}
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    _atomic_write(out / "weights.pt", buffer.getvalue())
-    _atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
-    return out
+    return buffer.getvalue()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` by a temporary file renamed into place."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_bytes(data)

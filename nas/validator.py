@@ -22,10 +22,10 @@ from torch import nn
 
 from nas.data import MEAN, STD
 from nas.errors import NasError, RulesBroken, describe
-from nas.rules import CONSISTENT, NO_BIAS, NO_FC, OUTPUT_SHAPE, Report, Rules, Violation, params_violation
+from nas.rules import (CHECK_BATCHES, CONSISTENT, NO_BIAS, NO_FC, OUTPUT_SHAPE, Report, Rules, Violation,
+                       params_violation)
 from nas.trace import is_state, storage_key, varies, watch
 
-DEFAULT_BATCHES = (3, 128)  # a small odd batch, and the trainer's default batch
 FC_MODULES = ("Linear", "LazyLinear", "Bilinear", "NonDynamicallyQuantizableLinear")
 _SKIPPED_ATTRIBUTES = {"_modules", "_parameters", "_buffers"}  # walked through the module API instead
 
@@ -169,7 +169,7 @@ def _output_violation(output, batch: int, rules: Rules, mode: str) -> Violation 
     return None
 
 
-def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES,
+def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = CHECK_BATCHES,
           context: Callable[[], ContextManager] = nullcontext) -> Report:
     """Check `model` against `rules` by running it in train and eval mode at each batch size.
 
@@ -305,7 +305,7 @@ def _same_grads(before: dict, after: dict) -> bool:
     return True
 
 
-def require(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = DEFAULT_BATCHES,
+def require(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...] = CHECK_BATCHES,
             context: Callable[[], ContextManager] = nullcontext) -> Report:
     """check(), raising RulesBroken unless every rule holds."""
     report = check(model, rules, batch_sizes, context)

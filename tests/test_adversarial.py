@@ -13,8 +13,12 @@ import os
 import time
 
 import pytest
+import torch
 
 from helpers import MODELS, run_nas
+from nas import graph, validator
+from nas.errors import NasError
+from nas.modelfile import load_model
 
 TIMEOUT = 5  # seconds: the limit files that never return are judged with (`expect: exit 2 within`)
 CASES = sorted(p for prefix in ("breaks_", "fault_", "legal_") for p in MODELS.glob(f"{prefix}*.py"))
@@ -117,3 +121,39 @@ def test_a_model_without_trainable_parameters_is_not_trained(mnist_dir, tmp_path
                     "    net.requires_grad_(False)\n    return net\n")
     result = run_nas("train", path, "--epochs", "1", "--subset", "1000", "--device", "cpu")
     assert result.exit_code == 2 and "no trainable parameters" in result.stderr
+
+
+def recording(tmp_path, model=None):
+    """The reference net (or `model`) as the file's process records it (nas.graph.record), and its graph."""
+    folder = tmp_path / "recorded"
+    graph.record(model or load_model(MODELS / "seed_net.py"), [(True, 3), (False, 3)], (1, 28, 28), folder)
+    return folder, json.loads((folder / graph.GRAPH_FILE).read_text())
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda nodes: nodes[2].update(op="aten.from_file.default"), "not one of torch's own tensor operations"),
+    (lambda nodes: nodes[2].update(op="os.system"), "not one of torch's own tensor operations"),
+    (lambda nodes: nodes[2].update(args=[{"node": 50}]), "cannot be read"),
+    (lambda nodes: nodes[2].update(args=[{"module": "os"}]), "cannot be read"),
+    (lambda nodes: nodes[2].update(shape=[10**6, 10**6]), "over 67,108,864 values")])
+def test_a_recording_is_data_that_names_only_torch_operations(tmp_path, change, words):
+    """The file's process writes the recording nas's own process replays, so a recording is read
+    as data: an operation outside aten, a reference forward, a value of an unknown kind or a
+    tensor too big is refused in one NasError, before anything runs."""
+    folder, graphs = recording(tmp_path)
+    assert graph.load(folder) is not None  # as recorded, it loads
+    change(graphs[0]["nodes"])
+    (folder / graph.GRAPH_FILE).write_text(json.dumps(graphs))
+    with pytest.raises(NasError, match=words):
+        graph.load(folder)
+
+
+def test_the_recorded_model_computes_what_the_model_computed(tmp_path):
+    """Replayed in nas's own process, the recording gives the model's outputs, and the validator
+    finds the same params in it."""
+    model = load_model(MODELS / "seed_net.py").eval()
+    images = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(3))  # as record() draws them
+    folder, _ = recording(tmp_path, model)
+    recorded = graph.load(folder).eval()
+    assert torch.allclose(recorded(images), model(images), atol=1e-5)
+    assert validator.check(recorded, batch_sizes=(3,)).total_params == 14_770

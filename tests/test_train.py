@@ -113,6 +113,20 @@ def test_a_model_that_turns_dense_while_it_trains_exits_1_with_the_verdict(mnist
 
 
 @pytest.mark.parametrize("command", [TRAIN, EVALUATE])
+def test_an_accuracy_the_recorded_model_does_not_reach_exits_2(mnist_dir, tmp_path, command):
+    """A model that reads the labels out of nas's measuring frame scores 100% in the process that
+    runs it; nas measures what that process recorded, in its own: exit 2, one line, nothing written."""
+    out = ["--out", tmp_path / "run"] if command == TRAIN else []
+    result = run_nas(command[0], MODELS / "reads_the_labels.py", "--epochs", "1", "--subset", "1000",
+                     "--device", "cpu", *command[1:], *out)
+    assert result.exit_code == 2, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert "reads_the_labels.py reported 100.00% accuracy, but the model it recorded scores" in last, last
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", [TRAIN, EVALUATE])
 def test_a_file_that_lifts_its_memory_limit_is_not_judged(mnist_dir, tmp_path, command):
     """Training needs the judging's memory limit lifted afterwards, so the limit is a soft one
     there, which the file itself could raise while it is judged: one that does exits 2."""
