@@ -60,7 +60,8 @@ def main() -> None:
         {"what": "`python -m nas validate seed_net.py --json`, process start included",
          "median s": f"{median(cli_seconds):.3f}", "runs": runs, "target s": 3.0},
     ], notes="first check() in a process included in the median; the CLI judges in a child process, "
-             "which imports torch; the parent does not")
+             "which imports torch and records what the model computes; the parent imports torch too (in a "
+             "thread, meanwhile), and checks the recording")
 
 
 if __name__ == "__main__":
