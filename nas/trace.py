@@ -78,6 +78,7 @@ AVG_POOLS = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d"})
 ADAPTIVE_POOLS = frozenset({"_adaptive_avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_avg_pool3d",
                   "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool3d", "_adaptive_avg_pool1d"})
 VARIES_TOLERANCE = 0.01  # an output within 1% of the reference pass's does not vary with the input
+MOVES_TOLERANCE = 1e-6  # one within float noise of it is the same values
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Tag:
     """What is known of a tensor in the watched pass."""
 
     input: bool = False  # varies with the input images
+    moves: bool = False  # differs at all from the reference pass's (a big offset hides small changes from `input`)
     learned: bool = False  # computed from learned state
     positions: tuple[int, ...] = ()  # sizes of the spatial dimensions (the trailing ones); () for none
     flat: bool = False  # the map's positions were folded into features
@@ -145,15 +147,16 @@ def storage_key(t: torch.Tensor) -> tuple:
         return ("id", id(t))
 
 
-def varies(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Whether two outputs of the same operation on different inputs differ by more than 1%."""
+def varies(a: torch.Tensor, b: torch.Tensor, tolerance: float = VARIES_TOLERANCE) -> bool:
+    """Whether two outputs of the same operation on different inputs differ by more than
+    `tolerance` (1%) of their scale."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return True
     if not a.is_floating_point():
         return not torch.equal(a, b)
     a, b = a.detach().float(), b.detach().float()
     scale = max(float(a.abs().max()), float(b.abs().max())) if a.numel() else 0.0
-    return float((a - b).abs().max()) > VARIES_TOLERANCE * scale if a.numel() else False
+    return float((a - b).abs().max()) > tolerance * scale if a.numel() else False
 
 
 class _Watcher(TorchDispatchMode):
@@ -184,7 +187,8 @@ class _Watcher(TorchDispatchMode):
         self.max_rf = 0
         self.module_macs: dict[str, int] = {}
         self.index = 0
-        self._tag(example, Tag(input=True, positions=tuple(example.shape[2:]), rf=(1,) * k, jump=(1,) * k))
+        self._tag(example, Tag(input=True, moves=True, positions=tuple(example.shape[2:]), rf=(1,) * k,
+                               jump=(1,) * k))
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _tag(self, t: torch.Tensor, tag: Tag) -> None:
@@ -238,8 +242,10 @@ class _Watcher(TorchDispatchMode):
         learned = any(g.learned for g in tags)
         weights = any(g.learned and not g.input for g in tags)  # learned, and not varying with the input
         if not acts:
-            for t in outputs:
-                self._tag(t, LEARNED if learned else CONSTANT)
+            moved = any(g.moves for g in tags)
+            for i, t in enumerate(outputs):
+                moves = i == 0 and moved and self._moves(index, t)
+                self._tag(t, replace(LEARNED if learned else CONSTANT, moves=moves))
             return out
         # the main operand: shaped like the output (x in x * gate), then the larger map, then the wider view
         x, info = max(acts, key=lambda a: (bool(outputs) and a[0].shape == outputs[0].shape,
@@ -274,9 +280,14 @@ class _Watcher(TorchDispatchMode):
             if i == 0 and self.reference is not None and index < len(self.reference):
                 before = self.reference[index]
                 if before is not None and not varies(t, before):  # does not depend on the input
-                    tag = LEARNED if tag.learned else CONSTANT
+                    tag = replace(LEARNED if tag.learned else CONSTANT, moves=self._moves(index, t))
             self._tag(t, tag)
         return out
+
+    def _moves(self, index: int, t: torch.Tensor) -> bool:
+        """Whether output `t` of the operation at `index` differs at all from the reference pass's."""
+        before = self.reference[index] if self.reference is not None and index < len(self.reference) else None
+        return before is not None and varies(t, before, MOVES_TOLERANCE)
 
     # -- judging -----------------------------------------------------------------------------
     def _convolution(self, named: dict, x: torch.Tensor, info: Tag, outputs: list) -> tuple[Tag, bool]:
@@ -318,7 +329,7 @@ class _Watcher(TorchDispatchMode):
         terms = list(zip(inputs, tags))
         if base in ("addcmul", "addcdiv"):  # self + value · t1 ∘ t2: the product is one term
             t1, t2 = self.tag_of(named["tensor1"]), self.tag_of(named["tensor2"])
-            product = Tag(input=t1.input or t2.input, learned=t1.learned or t2.learned)
+            product = Tag(input=t1.input or t2.input, learned=t1.learned or t2.learned, moves=t1.moves or t2.moves)
             terms = [(named["self"], self.tag_of(named["self"])), (None, product)]
         if any(g.input for _, g in terms) and any(g.learned and not g.input for _, g in terms):
             self._find(NO_BIAS, f"aten.{base} adds a learned tensor that does not depend on the input to "

@@ -287,7 +287,7 @@ def _watch_closely(model: nn.Module, state: _State, x: torch.Tensor, other: torc
     state.externals.update(reference.externals)
     if not (_same(unwatched, seen.output) and _same_grads(grads, state.grads())):
         return seen, "it computes something else when watched"
-    hidden = seen.output_tag is None or not seen.output_tag.input
+    hidden = seen.output_tag is None or not seen.output_tag.moves
     if hidden and isinstance(seen.output, torch.Tensor) and varies(seen.output, reference.output):
         return seen, "its output depends on the input through operations nas cannot see (numpy, an extension)"
     return seen, None
