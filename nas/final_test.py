@@ -1,7 +1,8 @@
 """The final test (`nas evaluate`): retrain on all 60,000 training images, once per seed, and test.
 
-This is the only module that reads MNIST's test set. Nothing here selects by test accuracy:
-each seed trains for the full epochs without validation and is tested once at the end.
+This module reads MNIST's test set, and so does nas.judge.final_test_file, which tests a model
+file's recording on it. Nothing selects by test accuracy: each seed trains for the full epochs
+without validation and is tested once at the end.
 """
 
 from __future__ import annotations
