@@ -12,14 +12,17 @@ process said.
 A recording is one graph per (mode, batch size): a trace runs the model once, so a branch on the
 batch size, the mode or the values is taken as it was, and only the sizes recorded can replay.
 Every floating-point tensor the graphs read is replayed as learned (a weight the file's process
-called a constant could have been trained there), except those a graph updates in place
-(BatchNorm's running statistics), which stay buffers.
+called a constant could have been trained there), except BatchNorm's running statistics, which
+stay buffers. Replaying takes nas's own time: `Recorded.progress` says when an operation last
+ended, so that the caller can stop one that never does.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -32,6 +35,7 @@ GRAPH_FILE, STATE_FILE = "graph.json", "state.pt"
 MAX_NODES = 20_000  # operations in one graph: the 14,770-param reference net has about 130
 MAX_STATE_BYTES = 64 * 2**20  # of tensors: a model under the rules holds well under 1 MB
 MAX_VALUES = 2**26  # per tensor a graph makes: a batch of 10,000 28×28 maps of 64 channels is 5e8 bytes
+MAX_GRAPH_VALUES = 2**29  # in all the tensors of one graph: the reference net's at batch 500 make 3e7
 # operations that reach outside the tensors they are given (a file's bytes, say)
 _REFUSED = ("from_file", "save", "load", "_copy_from")
 # BatchNorm's running statistics, at these places of the normalizations that take them, are
@@ -154,35 +158,53 @@ def _operation(name: str) -> torch._ops.OpOverload:
         raise NasError(f"the model's forward uses {name}, which this torch does not have") from None
 
 
-def _written(op: torch._ops.OpOverload) -> list[int]:
-    """Places of the arguments `op` updates in place (self of add_, running_mean of native_batch_norm)."""
-    return [i for i, a in enumerate(op._schema.arguments) if a.alias_info is not None and a.alias_info.is_write
-            ] + list(_STATISTICS.get(op._schema.name.removeprefix("aten::"), ()))
+def _statistics(op: torch._ops.OpOverload) -> tuple[int, ...]:
+    """Places of the running statistics among a normalization's arguments."""
+    return _STATISTICS.get(op._schema.name.removeprefix("aten::"), ())
+
+
+def _written(op: torch._ops.OpOverload, args: list, kwargs: dict) -> list:
+    """The arguments `op` updates in place (self of add_)."""
+    return [args[i] if i < len(args) else kwargs.get(a.name) for i, a in enumerate(op._schema.arguments)
+            if a.alias_info is not None and a.alias_info.is_write]
+
+
+def _is_state(t) -> bool:
+    """A recorded weight, or a view of one (a leaf that gets a gradient)."""
+    return isinstance(t, torch.Tensor) and t.requires_grad and (t.is_leaf or (t._base is not None and t._base.is_leaf))
 
 
 class Recorded(nn.Module):
-    """The recorded computation as a module: forward replays the graph of its mode and batch size."""
+    """The recorded computation as a module: forward replays the graph of its mode and batch size.
+
+    Every floating-point tensor recorded is a parameter, learned, except BatchNorm's running
+    statistics, which are buffers: the file's process could have trained a tensor it calls a
+    constant, or one it updates in place (an update of a weight replays without a gradient)."""
 
     def __init__(self, graphs: list[dict], state: list[torch.Tensor]):
         super().__init__()
         self.graphs = {(g["train"], g["batch"]): g["nodes"] for g in graphs}
         self.operations = {}  # name: the aten operation
-        updated = set()  # places in state that some graph updates in place
+        statistics = set()  # places in state of BatchNorm's running statistics
         for nodes in self.graphs.values():
             for node in nodes:
                 if node["op"] not in ("state", "input", "output", "getitem"):
                     op = self.operations.setdefault(node["op"], _operation(node["op"]))
-                    for i in _written(op):
-                        if i < len(node["args"]) and isinstance(node["args"][i], dict) \
-                                and "node" in node["args"][i]:
-                            source = nodes[node["args"][i]["node"]]
-                            if source["op"] == "state":
-                                updated.add(source["index"])
+                    for i in _statistics(op):
+                        argument = node["args"][i] if i < len(node["args"]) else None
+                        if isinstance(argument, dict) and nodes[argument["node"]]["op"] == "state":
+                            statistics.add(nodes[argument["node"]]["index"])
         for i, t in enumerate(state):
-            if (t.is_floating_point() or t.is_complex()) and i not in updated:
+            if (t.is_floating_point() or t.is_complex()) and i not in statistics:
                 self.register_parameter(f"s{i}", nn.Parameter(t, requires_grad=True))
             else:
                 self.register_buffer(f"s{i}", t)
+        self.progress = time.monotonic()  # when the last operation replayed ended
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """The batch sizes recorded, smallest first."""
+        return tuple(sorted({batch for _, batch in self.graphs}))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         nodes = self.graphs.get((self.training, len(images)))
@@ -192,26 +214,34 @@ class Recorded(nn.Module):
         values: list = []
         for node in nodes:
             kind = node["op"]
-            if kind == "input":
-                result = images
-            elif kind == "state":
-                result = getattr(self, f"s{node['index']}")
-            elif kind == "output":
-                return _decode(node["args"], values)
-            elif kind == "getitem":
-                sequence, key = _decode(node["args"], values)
-                result = sequence[key]
-            else:
-                try:
-                    result = self.operations[kind](*_decode(node["args"], values), **{
-                        k: _decode(v, values) for k, v in node["kwargs"].items()})
-                except (TypeError, ValueError, IndexError, KeyError, RuntimeError) as exc:  # not as a trace records
-                    raise NasError(f"the model's recorded graph does not replay ({kind}: {describe(exc)}); nas "
-                                   "cannot judge it") from None
+            try:
+                if kind == "input":
+                    result = images
+                elif kind == "state":
+                    result = getattr(self, f"s{node['index']}")
+                elif kind == "output":
+                    return _decode(node["args"], values)
+                elif kind == "getitem":
+                    sequence, key = _decode(node["args"], values)
+                    result = sequence[key]
+                else:
+                    op = self.operations[kind]
+                    args = _decode(node["args"], values)
+                    kwargs = {k: _decode(v, values) for k, v in node["kwargs"].items()}
+                    # an update of a weight in place: as the model's own, without a gradient
+                    updates = any(_is_state(t) for t in _written(op, args, kwargs))
+                    with torch.no_grad() if updates else nullcontext():
+                        result = op(*args, **kwargs)
+            except NasError:
+                raise
+            except Exception as exc:  # arguments, or a graph, no trace would record
+                raise NasError(f"the model's recorded graph does not replay ({kind}: {describe(exc)}); nas "
+                               "cannot judge it") from None
             if isinstance(result, torch.Tensor) and list(result.shape) != node.get("shape"):
                 raise NasError(f"the model's recorded graph does not replay as recorded ({kind} gave shape "
                                f"{tuple(result.shape)}, recorded {node.get('shape')}); nas cannot judge it")
             values.append(result)
+            self.progress = time.monotonic()
         raise NasError("the recorded graph has no output")
 
 
@@ -236,6 +266,9 @@ def load(folder: Path) -> Recorded:
                 raise ValueError("graph")
             for i, node in enumerate(nodes):
                 _check_node(node, i, len(state))
+            if sum(math.prod(node.get("shape", ())) for node in nodes) > MAX_GRAPH_VALUES:
+                raise NasError(f"the model's tensors in one pass are over {MAX_GRAPH_VALUES:,} values; nas will "
+                               "not replay it")
         return Recorded(graphs, state)
     except NasError:
         raise

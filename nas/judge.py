@@ -31,6 +31,7 @@ import json
 import os
 import secrets
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +45,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from nas.errors import NasError, RulesBroken
+from nas.errors import NasError, RulesBroken, describe
 from nas.modelfile import check_source_path, exited
 from nas.rules import CHECK_BATCHES, MAX_PARAMS, Report, Rules, params_violation
 
@@ -62,6 +63,7 @@ MEMORY_MB = 4096  # on top of what importing torch takes
 STARTUP_SECONDS = 300.0
 MAX_MESSAGE_BYTES = 64 * 2**20  # no report is this big
 KEPT_OUTPUT_BYTES = 64 * 2**10  # of what a judged file prints: the end, shown by --debug
+RECORDED = "nas-recorded-"  # the temporary folder the child records the model in
 
 
 def judge_file(path: str | Path, name: str | None = None, rules: Rules = Rules(),
@@ -78,15 +80,35 @@ def judge_file(path: str | Path, name: str | None = None, rules: Rules = Rules()
     env = os.environ | {"CUDA_VISIBLE_DEVICES": ""}  # judged on the CPU, the same everywhere
 
     def read(message: dict, recorded: Path) -> Report:
-        return _verified(Report.from_dict(message["report"]), _replayed(recorded), rules, batch_sizes)
+        with _replaying(recorded, path, timeout) as replayed:
+            return _verified(Report.from_dict(message["report"]), replayed, rules, batch_sizes)
     return _run("judge", path, request, timeout, read, env=env, debug=debug)
 
 
-def _replayed(folder: Path):
-    """The model the child recorded, as nas's own process replays it (nas.graph.Recorded)."""
+@contextmanager
+def _replaying(folder: Path, path: Path, timeout: float):
+    """The model the child recorded, as nas's own process replays it (nas.graph.Recorded), under a
+    watch while the block runs: an operation that does not end within `timeout` seconds ends this
+    process, exit 2 and one line (a graph can be made to compute for hours, and a running
+    operation cannot be interrupted)."""
     from nas import graph
 
-    return graph.load(folder)
+    recorded = graph.load(folder)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(min(1.0, timeout / 4)):
+            if time.monotonic() - recorded.progress > timeout:
+                sys.stderr.write(f"error: {path}'s recorded model ran one operation past {timeout:g} s in nas's own "
+                                 "process; nas cannot judge it (or raise --timeout)\n")
+                sys.stderr.flush()
+                shutil.rmtree(folder.parent if folder.parent.name.startswith(RECORDED) else folder, True)
+                os._exit(2)
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        yield recorded
+    finally:
+        done.set()
 
 
 def _verified(told: Report, replayed, rules: Rules, batch_sizes: tuple[int, ...], after_training: bool = False
@@ -99,7 +121,10 @@ def _verified(told: Report, replayed, rules: Rules, batch_sizes: tuple[int, ...]
 
     if not told.ok:
         return told  # a verdict against the model: none to gain by faking it
-    own = validator.check(replayed, rules, batch_sizes)
+    if not set(batch_sizes) <= set(replayed.batch_sizes):
+        raise NasError(f"the model's recording lacks the batch sizes it is checked at ({batch_sizes}); nas cannot "
+                       "judge it")
+    own = validator.check(replayed, rules, replayed.batch_sizes)  # every graph recorded, measured ones too
     trainable = max(told.trainable_params, own.trainable_params)
     total = max(told.total_params, own.total_params, trainable)
     limit = params_violation(total, trainable, rules)
@@ -141,12 +166,12 @@ def train_file(path: str | Path, name: str | None, recipe: Recipe, rules: Rules 
 
     def read(message: dict, recorded: Path) -> TrainedFile:
         result = TrainResult.from_dict(message["result"])
-        replayed = _replayed(recorded)
-        report = _verified(Report.from_dict(message["report"]), replayed, rules, batch_sizes, after_training=True)
         last = result.history[-1]
-        if last.val_acc is not None:
-            val = load_train_val(data_dir, subset, val_subset)[1]
-            last.val_loss, last.val_acc = _measured(path, replayed, val, last.val_acc)
+        with _replaying(recorded, path, timeout) as replayed:
+            report = _verified(Report.from_dict(message["report"]), replayed, rules, batch_sizes, after_training=True)
+            if last.val_acc is not None:
+                val = load_train_val(data_dir, subset, val_subset)[1]
+                last.val_loss, last.val_acc = _measured(path, replayed, val, last.val_acc)
         result.total_params = max(result.total_params, report.total_params)
         if out is not None:
             save_run(out, None, result, path, extra={"name": name}, weights=_weights(path, recorded))
@@ -177,7 +202,12 @@ def _measured(path: Path, replayed, split, told: float) -> tuple[float, float]:
 
     from nas.train import measure, to_device
 
-    loss, accuracy = measure(replayed, *to_device(split, torch.device("cpu")))
+    try:
+        loss, accuracy = measure(replayed, *to_device(split, torch.device("cpu")))
+    except NasError:
+        raise
+    except Exception as exc:  # a recording made to break nas's measuring
+        raise NasError(f"{path}'s recorded model cannot be measured ({describe(exc)}); nas cannot judge it") from None
     if abs(accuracy - told) * len(split) > TOLD_IMAGES:
         raise NasError(f"{path} reported {told:.2%} accuracy, but the model it recorded scores {accuracy:.2%} in "
                        "nas's own process; nas cannot trust a model that computes something else than it shows")
@@ -203,9 +233,9 @@ def final_test_file(path: str | Path, name: str | None, recipe: Recipe, seeds: i
         told = Report.from_dict(message["report"])
         test = load_test(data_dir)
         for seed, accuracy in enumerate(result.test_accs):
-            replayed = _replayed(recorded / f"seed{seed}")
-            report = _verified(told, replayed, rules, CHECK_BATCHES, after_training=True)
-            result.test_accs[seed] = _measured(path, replayed, test, accuracy)[1]
+            with _replaying(recorded / f"seed{seed}", path, timeout) as replayed:
+                report = _verified(told, replayed, rules, CHECK_BATCHES, after_training=True)
+                result.test_accs[seed] = _measured(path, replayed, test, accuracy)[1]
             result.total_params = max(result.total_params, report.total_params)
         return result
     return _run("final-test", path, request, timeout, read, on_epoch=_epochs(path, on_epoch), debug=debug)
@@ -239,7 +269,7 @@ def _run(task: str, path: str | Path, request: dict, timeout: float, read: Calla
     if not 0 < timeout <= MAX_TIMEOUT_SECONDS:  # NaN fails too; inf and 1e300 overflow the clock's arithmetic
         raise NasError(f"--timeout {timeout:g} must be a number of seconds above 0 and at most "
                        f"{MAX_TIMEOUT_SECONDS:,}; give the seconds a model may take to be judged")
-    with tempfile.TemporaryDirectory(prefix="nas-recorded-") as recorded:
+    with tempfile.TemporaryDirectory(prefix=RECORDED) as recorded:
         return _run_in(task, path, request | {"record": recorded}, timeout, read, env, on_epoch, debug)
 
 
@@ -580,18 +610,16 @@ def _judge(request: dict, rules: Rules, tamper_check: Callable[[], None]) -> Rep
 
 
 def _record(model, request: dict, rules: Rules, folder: Path, eval_images: int = 0) -> None:
-    """Record the model (nas.graph.record) for nas's own process: in both modes at the batch sizes
-    it is judged at, and in eval mode at those it is measured at, `eval_images` in batches of
-    EVAL_BATCH on the CPU (where nas's process measures it)."""
+    """Record the model (nas.graph.record) for nas's own process, in both modes, at the batch sizes
+    it is judged at and at those it is measured at, `eval_images` in batches of EVAL_BATCH on the
+    CPU (where nas's process measures it, and checks every graph)."""
     from nas import graph
     from nas.train import EVAL_BATCH
 
-    batches = tuple(request["batch_sizes"])
     chunk = EVAL_BATCH["cpu"]
-    measured = {min(chunk, eval_images), eval_images % chunk} - {0} - set(batches)
+    batches = sorted(set(request["batch_sizes"]) | {min(chunk, eval_images), eval_images % chunk} - {0})
     model.to("cpu")
-    graph.record(model, [(mode, b) for mode in (True, False) for b in batches] + [(False, b) for b in sorted(measured)],
-                 rules.input_shape, folder)
+    graph.record(model, [(mode, b) for mode in (True, False) for b in batches], rules.input_shape, folder)
 
 
 def _factory(request: dict, channel: _Channel) -> Callable:

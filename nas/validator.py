@@ -211,6 +211,8 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
                     table = seen
                 state.externals.update(seen.externals)
                 state.save_new()
+    except NasError:  # nas's own words: a recorded model that does not replay (nas/graph.py)
+        raise
     except (Exception, SystemExit) as exc:
         raise NasError(f"the model's forward or backward pass raised {describe(exc)}; fix the model") from exc
     finally:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -157,3 +159,18 @@ def test_the_recorded_model_computes_what_the_model_computed(tmp_path):
     recorded = graph.load(folder).eval()
     assert torch.allclose(recorded(images), model(images), atol=1e-5)
     assert validator.check(recorded, batch_sizes=(3,)).total_params == 14_770
+
+
+def test_a_recording_that_computes_for_hours_ends_nas_in_one_line(tmp_path):
+    """A recording can hold an operation that runs for minutes, which nothing can interrupt: nas's
+    own process ends itself once one runs past --timeout, exit 2 and one line, and leaves no
+    recording behind. In a subprocess: it is the process that ends."""
+    env = os.environ | {"TMPDIR": str(tmp_path)}
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "nas", "validate", MODELS / "recording_computes_for_hours.py",
+                             "--timeout", "5"], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ran one operation past 5 s in nas's own process" in lines[0], lines
+    assert time.monotonic() - start < 90
+    assert not any(tmp_path.iterdir())

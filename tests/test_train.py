@@ -112,6 +112,17 @@ def test_a_model_that_turns_dense_while_it_trains_exits_1_with_the_verdict(mnist
     assert not (tmp_path / "run").exists()
 
 
+def test_a_graph_recorded_only_to_be_measured_is_checked_too(mnist_dir, tmp_path):
+    """A model dense only at the batch size nas measures accuracy at (500 on the CPU), and honest
+    where it is checked: nas's own process checks every graph it recorded, so it is exit 1 with
+    the verdict, not its accuracy."""
+    result = run_nas("train", MODELS / "dense_when_measured.py", "--epochs", "1", "--subset", "1000",
+                     "--val-subset", "500", "--device", "cpu", "--out", tmp_path / "run")
+    assert result.exit_code == 1, result.output
+    assert "no-fc" in result.stderr and "no-bias" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_legal_net_trained_briefly_keeps_its_verdict(mnist_dir):
     """Trained one epoch on 1,000 images, seed 1's reference net has maps of a big constant plus
     small changes with the input, which the 1% tolerance of the tags takes for none: the check
