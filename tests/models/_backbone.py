@@ -1,7 +1,10 @@
-"""A small valid feature extractor the violation models share: 1×28×28 → 16×7×7."""
+"""What the violation models share: a small valid feature extractor (1×28×28 → 16×7×7), and cheats."""
+
+import inspect
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 
 def features() -> nn.Sequential:
@@ -23,3 +26,43 @@ class LearnedMatrix(nn.Module):
         super().__init__()
         self.features = features()
         self.weight = nn.Parameter(torch.randn(10, 16))
+
+
+def being_checked() -> bool:
+    """Whether nas's validator is on the call stack: a cheat's way to be honest only then."""
+    return any(frame.filename.endswith("nas/validator.py") for frame in inspect.stack(0))
+
+
+class TwoFaced(nn.Module):
+    """A legal net (a 3×3 conv, then global pooling) and, beside it, a dense layer with a bias on
+    the flattened image; subclasses say when to be `honest`."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 10, 3, padding=1, bias=False)
+        self.weight = nn.Parameter(torch.randn(28 * 28, 10) * 0.01)  # no Linear module to spot
+        self.shift = nn.Parameter(torch.zeros(10))
+
+    def honest(self, x: torch.Tensor) -> bool:
+        return being_checked()
+
+    def forward(self, x):
+        return self.conv(x).mean((2, 3)) if self.honest(x) else x.flatten(1) @ self.weight + self.shift
+
+
+class AltersItsRecording(nn.Module):
+    """A legal net that, while nas records it, changes the recording (`alter`, in subclasses):
+    nodes the file's process never ran, which nas's own process replays."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 10, 3, padding=1, bias=False)
+
+    def alter(self, nodes: list[dict]) -> None:
+        raise NotImplementedError
+
+    def forward(self, x):
+        mode = _get_current_dispatch_mode()
+        if type(mode).__name__ == "_Recorder":
+            self.alter(mode.nodes)
+        return self.conv(x).mean((2, 3))
