@@ -24,7 +24,6 @@ from nas.rules import Rules
 from nas.train import EpochStats, build_seeded, measure, resolve_device, to_device, train
 
 ALL_TRAIN_IMAGES = 60_000  # a full-settings evaluation trains on all of them
-TEST_IMAGES = 10_000
 
 
 @dataclass
@@ -70,10 +69,10 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
                    subset: int | None = None, on_step: Callable[[], None] | None = None,
                    tamper_check: Callable[[], None] | None = None,
                    on_epoch: Callable[[EpochStats], None] | None = None,
-                   on_tested: Callable[[int, nn.Module], None] | None = None) -> FinalTest:
+                   on_tested: Callable[[int, nn.Module, int], None] | None = None) -> FinalTest:
     """Train a fresh model per seed (0, 1, ...) on all training images; test accuracy of each.
     `on_step`, `tamper_check` and `on_epoch` (each seed's epochs in turn) go to nas.train.train;
-    `on_tested(seed, model)` is called once each seed's model is tested."""
+    `on_tested(seed, model, test images)` is called once each seed's model is tested."""
     if seeds < 1:
         raise NasError(f"--seeds {seeds} is not a number of seeds; use 1 or more")
     rules.check_epochs(recipe.epochs)
@@ -89,7 +88,7 @@ def final_test_model(make_model: Callable[[], nn.Module], recipe: Recipe, seeds:
         accs.append(measure(model, test_x, test_y)[1])
         total = result.total_params
         if on_tested is not None:
-            on_tested(seed, model)
+            on_tested(seed, model, len(test_y))
     return FinalTest(target=target, seeds=list(range(seeds)), test_accs=accs, epochs=recipe.epochs,
                       train_images=len(train_data), total_params=total, seconds=time.perf_counter() - start,
                       recipe=asdict(result.recipe))

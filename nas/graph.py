@@ -51,11 +51,11 @@ def record(model: nn.Module, sizes: list[tuple[bool, int]], input_shape: tuple[i
     """Trace `model` at each (train mode?, batch size) of `sizes` and write the graphs and the
     tensors they read to `folder`. The model's state is as it was before (a train-mode pass
     updates BatchNorm's statistics), and its mode too."""
-    from nas.trace import is_state
-    from nas.validator import reachable_tensors
+    from nas.validator import SavedState
 
     was_training = model.training
-    held = [(t, t.detach().clone()) for t in reachable_tensors(model).values() if is_state(t)]
+    held = SavedState(model)
+    held.save_new()
     recorder = _Recorder()
     graphs = []
     try:
@@ -64,10 +64,7 @@ def record(model: nn.Module, sizes: list[tuple[bool, int]], input_shape: tuple[i
             images = torch.randn((batch, *input_shape), generator=torch.Generator().manual_seed(batch))
             with torch.set_grad_enabled(training):
                 graphs.append({"train": training, "batch": batch, "nodes": recorder.trace(model, images)})
-            with torch.no_grad():
-                for t, value in held:
-                    if t.shape == value.shape and t.dtype == value.dtype:
-                        t.copy_(value)
+            held.restore()
     finally:
         model.train(was_training)
     folder.mkdir(parents=True, exist_ok=True)

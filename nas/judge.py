@@ -655,11 +655,11 @@ def _train(request: dict, rules: Rules, channel: _Channel,
 
 def _final_test(request: dict, rules: Rules, channel: _Channel, tamper_check: Callable[[], None]) -> tuple[dict, None]:
     from nas.config import Recipe
-    from nas.final_test import TEST_IMAGES, final_test_model
+    from nas.final_test import final_test_model
     from nas.modelfile import model_faults
 
-    def tested(seed: int, model) -> None:
-        _record(model, request, rules, Path(request["record"]) / f"seed{seed}", TEST_IMAGES)
+    def tested(seed: int, model, images: int) -> None:
+        _record(model, request, rules, Path(request["record"]) / f"seed{seed}", images)
 
     with model_faults(request["path"], "training"):
         result = final_test_model(_factory(request, channel), Recipe(**request["recipe"]), request["seeds"],

@@ -89,8 +89,9 @@ def count_params(model: nn.Module) -> tuple[int, int]:
 
 
 @dataclass
-class _State:
-    """The model's state, saved once so every pass starts from the same values."""
+class SavedState:
+    """The model's state, saved so that every pass starts from the same values (save_new, then
+    restore after each pass)."""
 
     model: nn.Module
     saved: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
@@ -180,7 +181,7 @@ def check(model: nn.Module, rules: Rules = Rules(), batch_sizes: tuple[int, ...]
     was_training = model.training
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     model.to(device)  # as the trainer does: state that appears in .to() is checked too
-    state = _State(model)
+    state = SavedState(model)
     state.save_new()
     violations = _structure(model)
     learned: set[tuple] = set()
@@ -251,7 +252,7 @@ def _random_state() -> tuple[int, torch.Tensor]:
     return seed, torch.get_rng_state()
 
 
-def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | None, strict: bool = False,
+def _run(model: nn.Module, state: SavedState, images: torch.Tensor, learned: set | None, strict: bool = False,
          reference: list | None = None, seed: tuple[int, torch.Tensor] | None = None,
          context: Callable[[], ContextManager] = nullcontext):
     """One pass from the saved state and the random `seed` (_random_state), with gradients in train
@@ -267,7 +268,7 @@ def _run(model: nn.Module, state: _State, images: torch.Tensor, learned: set | N
         return watch(model, images, learned, strict, reference)
 
 
-def _watch_closely(model: nn.Module, state: _State, x: torch.Tensor, other: torch.Tensor, learned: set,
+def _watch_closely(model: nn.Module, state: SavedState, x: torch.Tensor, other: torch.Tensor, learned: set,
                    self_updated: set, strict: bool, context, seed: tuple[int, torch.Tensor]) -> tuple:
     """Run x unwatched, then watched with a reference pass on `other`, backward each time in train mode.
 
