@@ -109,10 +109,14 @@ def test_a_partial_evaluation_never_replaces_a_full_one(study):
 
 
 def test_evaluate_a_model_file(mnist_dir):
-    result = run_nas("evaluate", MODELS / "seed_net.py", "--epochs", "1", "--subset", "3000", "--seeds", "2",
+    """Also a legal net trained briefly keeps its verdict: trained one epoch on 1,000 images, seed
+    1's reference net has maps of a big constant plus small changes with the input, which the 1%
+    tolerance of the tags took for none, and the check after training refused it as computing out
+    of nas's sight (`consistent`, exit 1)."""
+    result = run_nas("evaluate", MODELS / "seed_net.py", "--epochs", "1", "--subset", "1000", "--seeds", "2",
                      "--device", "cpu")
-    assert result.exit_code == 0, result.stderr
-    assert "test accuracy" in result.stdout and "3,000 images" in result.stdout
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.stdout and "1,000 images" in result.stdout and "seeds " in result.stdout
 
 
 def test_an_exported_trial_trains_as_its_trial_with_the_options_export_prints(study, tmp_path):
