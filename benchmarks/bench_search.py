@@ -9,7 +9,7 @@ benchmarks/results/search-<objective>-<device>.{json,md}, and writes results/ref
 leaderboard.md (headed by this command), the evaluated trials exported as <label>.py (and .pt,
 ignored), and the plots.
 
-    python benchmarks/bench_search.py [--trials 50] [--epochs 20] [--workers N] [--pruner none]
+    python benchmarks/bench_search.py [--trials 50] [--epochs 20] [--workers N] [--pruner none] [--timeout S]
     python benchmarks/bench_search.py --objective pareto --space wide [--trials 100]
 """
 
@@ -34,10 +34,12 @@ from nas.search import run_search  # noqa: E402
 from nas.storage import load_study  # noqa: E402
 from nas.train import resolve_device  # noqa: E402
 
-# What the reference runs must reach (issues 4 and 6): (label, most total params, test accuracy)
+# What the reference runs must reach (issue 11), as (label, most total params, 3-seed test accuracy).
+# Published for these rules or looser: 99.57% at 14,372 params; 99.42% at 4,838 (with biases);
+# 99.03-99.05% at 697-997 (a dense head, up to 200 epochs). The hand-built 14,770-param net: 99.6%.
 TARGETS = {
-    "accuracy": [("best", 14_999, 0.996)],  # beat the hand-built 14,770-param net's 99.6%
-    "pareto": [("le1k", 1_000, 0.990), ("le5k", 5_000, 0.994), ("lt15k", 14_999, 0.996)],
+    "accuracy": [("best", 14_999, 0.996)],
+    "pareto": [("le1k", 1_000, 0.991), ("le5k", 5_000, 0.995), ("lt15k", 14_999, 0.996)],
 }
 
 
@@ -53,6 +55,9 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=None, help="for a quick check of this script only")
     parser.add_argument("--study", default=None, help="default: bench-<objective>-<space>")
     parser.add_argument("--storage", default="sqlite:///results/bench.db")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds after which no new trial starts, so that a run with a time limit still "
+                             "evaluates (the record says how many were trained)")
     args = parser.parse_args()
     study = args.study or f"bench-{args.objective}-{args.space}"
     device = resolve_device("auto")
@@ -66,7 +71,7 @@ def main() -> None:
                          "empty study; pass another --study, or delete it")
     settings = SearchSettings(space=args.space, trials=args.trials, epochs=args.epochs, subset=args.subset,
                               storage=args.storage, study=study, pruner=args.pruner, objective=args.objective,
-                              workers=args.workers)
+                              workers=args.workers, timeout=args.timeout)
     start = time.perf_counter()
     outcome = run_search(settings)
     search_seconds = time.perf_counter() - start
@@ -100,6 +105,7 @@ def main() -> None:
 
     record(f"search-{args.objective}-{device.type}", rows,
            notes=f"search: {outcome.trained} trials trained × {args.epochs} epochs, {outcome.rejected} rejected, "
+                 f"stopped: {outcome.stop_reason}, "
                  f"wall {search_seconds:.1f} s with {args.workers or 'the default number of'} workers; space "
                  f"{args.space}, pruner {args.pruner}, storage {args.storage}; outcomes in {out}/")
 
