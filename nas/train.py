@@ -172,18 +172,23 @@ def _autocast(device: torch.device):
 def measure(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     """(mean loss, accuracy) of `model` on device-resident images in [0, 1], in float32: the
     figures are those of the weights as exported and used, not of the trainer's bf16 autocast
-    (near a decision boundary the two can differ by an image)."""
+    (near a decision boundary the two can differ by an image). On CUDA without TF32, which cuDNN
+    uses for float32 convolutions by default: nas checks a CUDA-trained model's figure against
+    its own, measured on the CPU, to within judge.TOLD_IMAGES."""
     model.eval()
     device = images.device
     batch_size = EVAL_BATCH.get(device.type, EVAL_BATCH["cpu"])
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    for start in range(0, len(labels), batch_size):
-        x = normalize(images[start:start + batch_size])
-        y = labels[start:start + batch_size]
-        logits = model(x.contiguous(memory_format=_memory_format(device)))
-        loss_sum += F.cross_entropy(logits, y, reduction="sum")
-        correct += (logits.argmax(1) == y).sum()
+    cudnn = torch.backends.cudnn
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                     allow_tf32=False):
+        for start in range(0, len(labels), batch_size):
+            x = normalize(images[start:start + batch_size])
+            y = labels[start:start + batch_size]
+            logits = model(x.contiguous(memory_format=_memory_format(device)))
+            loss_sum += F.cross_entropy(logits, y, reduction="sum")
+            correct += (logits.argmax(1) == y).sum()
     loss, right = torch.stack([loss_sum, correct.float()]).tolist()  # one host sync
     return loss / len(labels), right / len(labels)
 

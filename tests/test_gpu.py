@@ -50,6 +50,18 @@ def test_cli_trains_on_cuda_with_a_graph(mnist_dir):
     assert metrics["cuda_graph"] is True and metrics["device"].startswith("cuda")
 
 
+def test_a_model_file_trained_on_cuda_is_measured_alike_in_nas_own_process(mnist_dir):
+    """The file's process trains and measures on CUDA, then records the model on the CPU; nas's
+    own process replays the recording there and measures it again: the two figures must agree to
+    within a few images, or it is exit 2."""
+    for command in (["train", "--val-subset", "5000"], ["evaluate", "--seeds", "1"]):
+        result = run_nas(command[0], MODELS / "seed_net.py", "--epochs", "2", "--subset", "10000", "--device", "cuda",
+                         "--json", *command[1:])
+        assert result.exit_code == 0, result.output
+        metrics = json.loads(result.stdout)
+        assert (metrics["val_acc"] if command[0] == "train" else metrics["mean"]) >= 0.95
+
+
 def test_search_workers_share_the_gpu(mnist_dir, tmp_path):
     storage = f"sqlite:///{tmp_path / 'g.db'}"
     result = run_nas("search", "--trials", "4", "--epochs", "1", "--subset", "3000", "--device", "cuda",
