@@ -44,6 +44,9 @@ _STATISTICS = {name: (3, 4) for name in ("native_batch_norm", "_native_batch_nor
                                          "_native_batch_norm_legit_no_training", "batch_norm", "cudnn_batch_norm",
                                          "_batch_norm_impl_index", "_batch_norm_with_update",
                                          "_batch_norm_no_update", "instance_norm", "miopen_batch_norm")}
+# operations that return their argument itself: torch.tensor(...) in forward lifts a fresh constant
+# so, and replayed on a learned tensor (which it is here) it would make a leaf a graph's interior
+_IDENTITIES = ("aten.lift_fresh.default",)
 _KINDS = {"dtype": torch.dtype, "device": torch.device, "layout": torch.layout, "memory_format": torch.memory_format}
 
 
@@ -51,12 +54,12 @@ def record(model: nn.Module, sizes: list[tuple[bool, int]], input_shape: tuple[i
     """Trace `model` at each (train mode?, batch size) of `sizes` and write the graphs and the
     tensors they read to `folder`. The model's state is as it was before (a train-mode pass
     updates BatchNorm's statistics), and its mode too."""
-    from nas.validator import SavedState
+    from nas.validator import SavedState, reachable_tensors
 
     was_training = model.training
     held = SavedState(model)
     held.save_new()
-    recorder = _Recorder()
+    recorder = _Recorder(set(reachable_tensors(model)))
     graphs = []
     try:
         for training, batch in sizes:
@@ -75,14 +78,16 @@ def record(model: nn.Module, sizes: list[tuple[bool, int]], input_shape: tuple[i
 class _Recorder(TorchDispatchMode):
     """Records each aten operation of a forward pass as a node: {"op", "args", "kwargs", "shape"}.
     A tensor argument is named by the node that made it; one no node made (a weight, a constant)
-    is state, read by a "state" node, and kept in `state` (the same tensor in every graph)."""
+    is state, read by a "state" node, and kept in `state` (the same tensor in every graph; a
+    constant the model makes anew in each pass, as torch.tensor(...) in forward does, once)."""
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
         return False  # as nas.trace's watcher: nothing is compiled while recording (the wrapper costs 1.3 s)
 
-    def __init__(self):
+    def __init__(self, held: set[int]):
         super().__init__()
+        self.held = held  # ids of the tensors the model holds
         self.state: list[torch.Tensor] = []
         self.index: dict[int, int] = {}  # id of a state tensor: its place in `state`
 
@@ -113,12 +118,20 @@ class _Recorder(TorchDispatchMode):
         self.alive.append(value)
         self.nodes.append(entry)
 
+    def _place(self, v: torch.Tensor) -> int:
+        """Its place in `state`: an earlier equal constant's, if the model does not hold it."""
+        if id(v) not in self.held:
+            for i, t in enumerate(self.state):
+                if id(t) not in self.held and t.dtype == v.dtype and t.shape == v.shape and torch.equal(t, v):
+                    return i
+        self.state.append(v)
+        return len(self.state) - 1
+
     def _name(self, v):
         if isinstance(v, torch.Tensor):
             if id(v) not in self.made:
                 if id(v) not in self.index:
-                    self.index[id(v)] = len(self.state)
-                    self.state.append(v)
+                    self.index[id(v)] = self._place(v)
                 self._add({"op": "state", "index": self.index[id(v)]}, v)
             return {"node": self.made[id(v)]}
         if isinstance(v, (list, tuple)):
@@ -221,6 +234,8 @@ class Recorded(nn.Module):
                 elif kind == "getitem":
                     sequence, key = _decode(node["args"], values)
                     result = sequence[key]
+                elif kind in _IDENTITIES:
+                    result, = _decode(node["args"], values)
                 else:
                     op = self.operations[kind]
                     args = _decode(node["args"], values)
