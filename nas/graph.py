@@ -90,6 +90,7 @@ class _Recorder(TorchDispatchMode):
         self.held = held  # ids of the tensors the model holds
         self.state: list[torch.Tensor] = []
         self.index: dict[int, int] = {}  # id of a state tensor: its place in `state`
+        self.merged: list[torch.Tensor] = []  # constants given an earlier one's place, held so their ids stay theirs
 
     def trace(self, model: nn.Module, images: torch.Tensor) -> list[dict]:
         self.nodes: list[dict] = [{"op": "input", "shape": list(images.shape)}]
@@ -123,6 +124,7 @@ class _Recorder(TorchDispatchMode):
         if id(v) not in self.held:
             for i, t in enumerate(self.state):
                 if id(t) not in self.held and t.dtype == v.dtype and t.shape == v.shape and torch.equal(t, v):
+                    self.merged.append(v)
                     return i
         self.state.append(v)
         return len(self.state) - 1

@@ -42,6 +42,7 @@ NORMALIZATIONS = frozenset({"native_batch_norm", "_native_batch_norm_legit", "_n
                   "_native_batch_norm_legit_functional", "batch_norm", "_batch_norm_impl_index",
                   "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm", "native_group_norm",
                   "group_norm", "native_layer_norm", "layer_norm", "instance_norm", "rms_norm", "_fused_rms_norm"})
+LAYER_NORMS = frozenset({"native_layer_norm", "layer_norm", "rms_norm", "_fused_rms_norm"})  # over trailing dims
 # Sums: a learned operand that does not vary with the input is an additive bias.
 ADDITIONS = frozenset({"add", "sub", "rsub", "addcmul", "addcdiv", "lerp", "index_put", "index_add", "index_copy",
                        "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "copysign", "logaddexp",
@@ -54,21 +55,30 @@ THRESHOLDS = frozenset({"maximum", "minimum", "fmax", "fmin", "clamp", "clip", "
 # Products element by element: a learned multiplier is a per-channel scale unless it differs per position.
 PRODUCTS = frozenset({"mul", "div", "true_divide", "_prelu_kernel", "prelu", "pow", "xlogy", "hypot", "atan2",
             "floor_divide", "remainder", "fmod", "_weight_norm", "_weight_norm_interface"})
+# torch.tensor(...) in forward lifts a fresh constant; lifted activations stay activations
 LITERALS = frozenset({"lift_fresh", "lift", "lift_fresh_copy"})
-# New values shaped like an operand, none of its values: a dropout mask is not the activation it masks
+# New values shaped like an operand, none of its values: a dropout mask is not the activation it
+# masks. Random draws count only as fills in place (x.bernoulli_(p)); drawn from a tensor's values
+# (torch.normal(x, 0.0) is x), they follow those values
 FRESH = frozenset({"empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
-                   "randint_like", "new_empty", "new_zeros", "new_ones", "new_full", "new_empty_strided",
-                   "bernoulli", "uniform", "normal", "random", "zero", "exponential", "geometric", "cauchy",
-                   "log_normal"})
+                   "randint_like", "new_empty", "new_zeros", "new_ones", "new_full", "new_empty_strided"})
+FILLED = frozenset({"bernoulli_", "uniform_", "normal_", "random_", "zero_", "exponential_", "geometric_", "cauchy_",
+                    "log_normal_"})
 CONCATENATIONS = frozenset({"cat", "stack", "hstack", "vstack", "concat", "concatenate", "_cat"})
-PADDINGS = frozenset({"constant_pad_nd", "pad"})
+STACKS = frozenset({"stack"})  # concatenations along a new dimension
+# Borders added around a map: zeros, or copies of its edge (reflected, replicated), which are no
+# more map than zeros are (a kernel that spans the map with them is dense)
+PADDINGS = frozenset({"constant_pad_nd", "pad", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
+                      "replication_pad1d", "replication_pad2d", "replication_pad3d", "_pad_circular", "_pad_enum"})
+# Cyclic shifts along the map: a position then holds another's value, from anywhere on the map
+ROLLS = frozenset({"roll"})
 # Ops that only move values: a map keeps its positions if its spatial dims keep shape and strides.
 MOVES = frozenset({"view", "_unsafe_view", "reshape", "_reshape_alias", "as_strided", "expand", "permute", "transpose", "t",
          "movedim", "squeeze", "unsqueeze", "flatten", "unflatten", "im2col", "col2im", "pixel_shuffle",
          "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "swapaxes", "swapdims",
          "alias", "repeat", "tile", "repeat_interleave", "view_as_real", "view_as_complex"})
 SLICES = frozenset({"slice", "narrow", "select", "index", "index_select", "split", "split_with_sizes", "chunk",
-          "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim"})
+          "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim", "take", "masked_select"})
 REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp",
               "norm", "linalg_vector_norm", "prod", "nansum", "nanmean", "median", "nanmedian", "mode",
               "argmax", "argmin", "aminmax", "any", "all", "count_nonzero"})
@@ -231,7 +241,10 @@ class _Watcher(TorchDispatchMode):
         index, self.index = self.index, self.index + 1
         if self.reference is None:
             self.outputs.append(outputs[0].detach().clone() if outputs else None)
-        if base in LITERALS or base in FRESH:  # torch.tensor(...) in forward, a mask: constants, not state
+        if base in LITERALS and args and isinstance(args[0], torch.Tensor) and id(args[0]) in self.tags:
+            self._tag(out, self.tags[id(args[0])])  # lifted from this pass: the same values
+            return out
+        if base in LITERALS or base in FRESH or name in FILLED:  # torch.tensor(...), a mask: constants, not state
             for t in outputs:
                 self._tag(t, CONSTANT)
             return out
@@ -254,7 +267,7 @@ class _Watcher(TorchDispatchMode):
         if base in CONVOLUTIONS:
             info, folds = self._convolution(named, x, info, outputs)
         elif base in NORMALIZATIONS:
-            self._normalization(named)
+            self._normalization(base, named, acts, outputs)
         elif base in CONTRACTIONS:
             if learned:  # a laundered weight (learned and scaled by the input) is still a weight here
                 self._find(NO_FC, f"aten.{name} multiplies activations by a learned matrix: a fully "
@@ -272,9 +285,11 @@ class _Watcher(TorchDispatchMode):
         elif weights:
             self._find(NO_FC, f"aten.{name} combines a learned tensor with activations; nas accepts "
                               "convolutions, per-channel scales and normalization layers there")
+        # a map joined with folded features (positions moved into channels) is folded too
+        folds = folds or (base in CONCATENATIONS and any(g.flat for _, g in acts))
         for i, t in enumerate(outputs):
             tag = self._follow(base, named, x, info, t)
-            if folds and math.prod(info.positions) > 1:
+            if folds and (math.prod(info.positions) > 1 or info.flat):
                 tag = replace(tag, flat=True, positions=(), content=())
             tag = replace(tag, learned=tag.learned or learned)
             if i == 0 and self.reference is not None and index < len(self.reference):
@@ -318,8 +333,15 @@ class _Watcher(TorchDispatchMode):
         # a fixed kernel as large as the map (space-to-depth) moves positions into channels
         return _grow(info, kernel, stride, dilation), covers and not weight_learned
 
-    def _normalization(self, named: dict) -> None:
-        bias = named.get("bias")
+    def _normalization(self, base: str, named: dict, acts: list, outputs: list) -> None:
+        weight, bias = named.get("weight"), named.get("bias")
+        # a layer norm's weight is shaped like the trailing dimensions it normalizes: when those are
+        # all the map's, it weighs every position apart (over channels only, as ConvNeXt's after a
+        # permute, it does not: the check sees the permuted map's last dimension as spatial)
+        if base in LAYER_NORMS and isinstance(weight, torch.Tensor) and self.tag_of(weight).learned and outputs \
+                and _spans_all_positions(weight, outputs[0], acts):
+            self._find(NO_FC, "a normalization whose learned weight differs per spatial position is a fully "
+                              "connected layer spread over the map; normalize over channels only")
         if bias is not None and self.tag_of(bias).learned and self.strict:
             kind = self.kinds[-1] if self.kinds else self.root
             self._find(NO_BIAS, f"{kind}: the normalization's affine shift is a learned bias (forbidden by "
@@ -410,12 +432,24 @@ class _Watcher(TorchDispatchMode):
             if float(named.get("value", 0) or 0) == 0:  # zeros around the map: remember its real size
                 return replace(info, positions=tuple(out.shape[-k:]), content=info.content or info.positions)
             return replace(info, positions=tuple(out.shape[-k:]), content=())
+        if base in STACKS:  # a new dimension: before the map's, its positions stay what they were
+            dim = named.get("dim", 0) % out.dim()
+            if dim < out.dim() - k:
+                return replace(info, positions=tuple(out.shape[-k:]), content=())
+            return replace(info, flat=True, positions=(), content=())
         if base in SLICES or base in CONCATENATIONS:
             k_out = k - (x.dim() - out.dim())
             positions = tuple(out.shape[out.dim() - k_out:]) if k_out > 0 else ()
             if base in SLICES and math.prod(positions) <= 1 < math.prod(info.positions):
                 return replace(info, flat=True, positions=(), content=())  # one position picked out of many
             return replace(info, positions=positions, content=())
+        if base in ROLLS:
+            shifts, dims = list(_tuple(named.get("shifts"), 1, 0)), named.get("dims") or []
+            dims = [dims] if isinstance(dims, int) else list(dims)
+            spatial = range(x.dim() - k, x.dim())
+            if not dims or any(d % x.dim() in spatial and shift % x.shape[d] for d, shift in zip(dims, shifts)):
+                return replace(info, flat=True, positions=(), content=())
+            return info
         if base not in MOVES:
             return info  # element by element
         lead = x.dim() - k
@@ -448,6 +482,14 @@ def _spans_positions(weight: torch.Tensor, out: torch.Tensor, acts: list) -> boo
         if any(shape[d] > 1 for d in range(out.dim() - k, out.dim()) if d >= 0):
             return True
     return False
+
+
+def _spans_all_positions(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:
+    """Whether `weight`, broadcast to `out`, differs along every spatial dimension of an activation's map."""
+    shape = (1,) * (out.dim() - weight.dim()) + tuple(weight.shape)
+    return any(math.prod(g.positions) > 1 and all(shape[d] > 1 or size == 1 for d, size in
+                                                  zip(range(out.dim() - len(g.positions), out.dim()), g.positions))
+               for _, g in acts)
 
 
 def _grow(info: Tag, kernel, stride, dilation) -> Tag:
