@@ -3,11 +3,12 @@ Reflect padding makes a 7×7 kernel look smaller than the 13×13 map, but it spa
 map (exit 0 before: only zero padding was known as border)."""
 import torch, torch.nn as nn, torch.nn.functional as F
 
+from _backbone import features
+
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.f = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.ReLU(), nn.MaxPool2d(2),
-                               nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.ReLU(), nn.MaxPool2d(2))
+        self.f = features()
         self.c = nn.Conv2d(16, 10, 7, bias=False)
     def forward(self, x):
         h = F.pad(self.f(x), (3, 3, 3, 3), mode="reflect")
