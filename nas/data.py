@@ -10,6 +10,7 @@ import functools
 import gzip
 import math
 import os
+import shlex
 import shutil
 import struct
 import sys
@@ -62,9 +63,10 @@ def _load(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     if images is not None and labels is not None:  # read directly: importing torchvision costs a second
         return _checked(raw, prefix, images, labels.long())
     if not root.is_dir():  # torchvision would create it: a mistyped --data-dir must not become a folder
-        raise NasError(f"the data directory {root} does not exist; `nas data` puts MNIST there (a download; "
-                       f"offline: `nas data --from DIR`, a folder with {', '.join(MNIST_FILES)}), or pass "
-                       "--data-dir / set NAS_DATA_DIR to where they are")
+        there = f"--data-dir {shlex.quote(str(root))}"  # so that `nas data` fills this folder, not ./data
+        raise NasError(f"the data directory {root} does not exist; `nas data {there}` puts MNIST there (a "
+                       f"download; offline: `nas data {there} --from DIR`, a folder with {', '.join(MNIST_FILES)}), "
+                       "or pass --data-dir / set NAS_DATA_DIR to where they are")
     import torchvision
 
     try:

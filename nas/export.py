@@ -12,6 +12,7 @@ import torch
 
 from nas.arch import arch_string, build, source, total_params
 from nas.config import Recipe
+from nas.data import TRAIN_IMAGES
 from nas.errors import NasError
 from nas.leaderboard import complete_trial
 
@@ -31,12 +32,15 @@ class Exported:
     train_command: str  # `nas train FILE` with the options that train it as its trial was trained
 
 
-def train_command(path: str | Path, recipe: dict) -> str:
-    """`nas train PATH` with the options that give the recipe `recipe` (a trial's, as stored): a
-    model file carries no recipe, and nas train's defaults are Recipe's."""
+def train_command(path: str | Path, recipe: dict, images: int | None = None) -> str:
+    """`nas train PATH` with the options that give the recipe `recipe` (a trial's, as stored) and
+    its `images` first training images: a model file carries no recipe, and nas train's defaults
+    are Recipe's and the whole training split."""
     defaults = asdict(Recipe())
     words = [f"--{name.replace('_', '-')} {shlex.quote(str(value))}" for name, value in recipe.items()  # exact
              if name in TRAIN_OPTIONS and value is not None and value != defaults[name]]
+    if isinstance(images, int) and 0 < images < TRAIN_IMAGES:
+        words.append(f"--subset {images}")
     return " ".join(["nas train", shlex.quote(str(path)), *words])
 
 
@@ -46,14 +50,14 @@ def export_trial(study: optuna.Study, number: int, out: str | Path, weights: str
     trial = complete_trial(study, number)
     attrs = trial.user_attrs
     arch = attrs["arch"]  # stored data: arch_string, total_params and source check it before use
-    command = train_command(Path(out).name, attrs["recipe"])
+    command = train_command(Path(out).name, attrs["recipe"], attrs.get("images"))
     doc = (f"Trial {number} of study {study.study_name!r}, found by nas: {arch_string(arch)}.\n\n"
            f"{total_params(arch):,} total params, validation accuracy {trial.values[0]:.2%} after "
            f"{attrs.get('epochs')} epoch(s). Recipe: {json.dumps(_rounded(attrs['recipe']))}.\n"
            f"To train it so: {command}")
     try:
         Path(out).write_text(source(arch, class_name=f"Trial{number}Net", doc=doc))
-        exported = Exported(Path(out), train_command(out, attrs["recipe"]))
+        exported = Exported(Path(out), train_command(out, attrs["recipe"], attrs.get("images")))
         if weights is None and onnx is None:
             return exported
         model = _trained_model(attrs, number)

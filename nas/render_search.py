@@ -17,9 +17,13 @@ from nas.render import epoch_stats, plural, progress_bar
 from nas.leaderboard import Row, mark_pareto, rank, row
 from nas.render import count, pct, secs, test_cell
 from nas.fidelity import Rung, Stage
+from nas.config import SearchSettings
+from nas.data import TRAIN_IMAGES
 from nas.search import CostEstimate, Observer
 
 CHEAP_SECONDS = 300  # a CPU search estimated under this needs no advice on making it cheaper
+# the settings of a quick look: 80 s on an idle 2-core AMD EPYC (README's quick start)
+QUICK_LOOK = {"--trials": 3, "--epochs": 2, "--subset": 10_000}
 STATE_STYLE = {"complete": "green", "pruned": "yellow", "failed": "red", "rejected": "magenta", "running": "cyan"}
 
 
@@ -66,7 +70,7 @@ def plan_text(stages: list[Stage]) -> str:
     return ", ".join(parts)
 
 
-def cost_note(cost: CostEstimate) -> str:
+def cost_note(cost: CostEstimate, settings: SearchSettings) -> str:
     """What a CPU search will cost; when that is more than a few minutes, the options that cut it."""
     limits = cost.limits
     how = ("Multi-fidelity search (--fidelity full trains every candidate fully; a candidate goes up a "
@@ -79,8 +83,10 @@ def cost_note(cost: CostEstimate) -> str:
             "pruning shortens it).")
     note = note[0].upper() + note[1:]
     if cost.seconds > CHEAP_SECONDS:
-        note += (" For a quick look, lower --trials, --epochs or --subset (e.g. --trials 5 --epochs 2 "
-                 "--subset 5000), or run on a GPU.")
+        now = {"--trials": settings.trials, "--epochs": settings.epochs, "--subset": settings.subset or TRAIN_IMAGES}
+        lower = " ".join(f"{option} {value}" for option, value in QUICK_LOOK.items() if now[option] > value)
+        note += f" For a quick look, lower --trials, --epochs or --subset{f' (e.g. {lower})' if lower else ''}, or " \
+                "run on a GPU."
     return note
 
 
@@ -146,7 +152,7 @@ class SearchView(Observer):
         self.multi = len(stages) > 1
         self.rows = [row(t) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
         if cost is not None:
-            self.console.print(cost_note(cost), style="yellow", highlight=False)
+            self.console.print(cost_note(cost, settings), style="yellow", highlight=False)
         elif self.multi:
             self.console.print(f"Multi-fidelity search: {plan_text(stages)}.", style="yellow", highlight=False)
         self.trials_task = self.progress.add_task("trainings" if self.multi else "trials", total=self.trainings,

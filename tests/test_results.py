@@ -131,6 +131,7 @@ def test_an_exported_trial_trains_as_its_trial_with_the_options_export_prints(st
     assert exported.exit_code == 0, exported.stderr
     line = exported.stdout.strip().splitlines()[-1]
     assert line.startswith(f"To train it as trial 0 was: nas train {out} --epochs 1 --lr "), line
+    assert line.endswith(" --subset 2000"), line  # the images the trial trained on
     options = shlex.split(line.split(f"nas train {out} ", 1)[1])
     assert f"# To train it so: nas train best.py {shlex.join(options)}" in out.read_text()
     quick = ["--epochs", "3", "--subset", "3000", "--seeds", "1", "--device", "cpu", "--json"]  # the last --epochs counts

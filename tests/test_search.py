@@ -201,24 +201,30 @@ def test_piped_search_prints_a_line_per_trial_as_it_goes_then_the_leaderboard(mn
 
 def test_a_long_cpu_search_is_costed_and_the_cheaper_options_named():
     recorded = recorded_cpu_speed(cores=2, dtype="float32")  # the reference net at 23.4 s per epoch
-    note = cost_note(cpu_cost(SearchSettings(), recorded))  # the defaults on a CPU: multi-fidelity
+    defaults = SearchSettings()
+    note = cost_note(cpu_cost(defaults, recorded), defaults)  # the defaults on a CPU: multi-fidelity
     assert note.startswith("Multi-fidelity search (--fidelity full trains every candidate fully; a candidate "
                            "goes up a rung only if fast enough to train in full in 10 min, and full training takes the "
                            "best that fit in 31 min): on the CPU")
     assert "about 60 min: 50 candidates × 2 epochs × 8,000 images, the best 25 × 4 epochs × 20,000, the best " \
            "7 × 20 epochs × 50,000, at ~23.4 s per epoch of 50,000 images (the reference net's speed, as " \
            "recorded on another CPU" in note
-    assert "about 47 min: 50 candidates" in cost_note(cpu_cost(SearchSettings(), recorded_cpu_speed(2, "bf16")))
+    assert "about 47 min: 50 candidates" in cost_note(cpu_cost(defaults, recorded_cpu_speed(2, "bf16")), defaults)
     # a CPU half as fast: twice the time, and limits twice as long, so the same candidates go up
     slow = cpu_cost(SearchSettings(), CpuSpeed(recorded.train * 2, recorded.val * 2, measured=True))
     assert 1.9 < slow.seconds / cpu_cost(SearchSettings(), recorded).seconds < 2  # the checks' seconds stay
-    assert "in 20 min, and full training takes the best that fit in 62 min" in cost_note(slow)
-    assert "(the reference net's speed, measured on this CPU;" in cost_note(slow)
-    note = cost_note(cpu_cost(SearchSettings(fidelity="full"), recorded))
+    assert "in 20 min, and full training takes the best that fit in 62 min" in cost_note(slow, defaults)
+    assert "(the reference net's speed, measured on this CPU;" in cost_note(slow, defaults)
+    full = SearchSettings(fidelity="full")
+    note = cost_note(cpu_cost(full, recorded), full)
     assert "about 7.2 h: 50 trials × 20 epochs × 50,000 images" in note
-    assert all(option in note for option in ("--trials", "--epochs", "--subset"))
-    assert "--subset" not in cost_note(cpu_cost(SearchSettings(trials=1, epochs=1, subset=500),
-                                                recorded_cpu_speed(2, "bf16")))
+    assert "For a quick look, lower --trials, --epochs or --subset (e.g. --trials 3 --epochs 2 --subset 10000)" in note
+    # the example lowers only what is not low already (a newcomer was offered the options they had given)
+    quick = SearchSettings(trials=5, epochs=2, subset=5000, fidelity="full")
+    note = cost_note(cpu_cost(quick, CpuSpeed(recorded.train * 40, recorded.val * 40, measured=True)), quick)
+    assert "(e.g. --trials 3)" in note
+    tiny = SearchSettings(trials=1, epochs=1, subset=500)
+    assert "--subset" not in cost_note(cpu_cost(tiny, recorded_cpu_speed(2, "bf16")), tiny)
 
 
 def test_a_long_cpu_search_measures_this_cpu_and_a_small_one_does_not():
