@@ -128,12 +128,19 @@ def epoch_stats(stats) -> str:
 
 @contextmanager
 def epoch_progress(console: Console, epochs: int):
-    """A progress bar over epochs with live loss and accuracy; yields the on_epoch callback."""
+    """A progress bar over epochs with live loss and accuracy on a terminal, else a line per epoch
+    (a log of a run of minutes would otherwise stay empty until its end); yields the on_epoch callback."""
     with progress_bar(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("training", total=epochs, stats="")
+        done = 0
 
         def on_epoch(stats) -> None:
+            nonlocal done
+            done += 1
             progress.update(task, advance=1, stats=epoch_stats(stats))
+            if not console.is_terminal:
+                console.print(f"epoch {stats.epoch}: {epoch_stats(stats)}; {stats.seconds:.1f} s ({done} of {epochs})",
+                              highlight=False, soft_wrap=True)
 
         yield on_epoch
 

@@ -117,6 +117,9 @@ def test_evaluate_a_model_file(mnist_dir):
                      "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "test accuracy" in result.stdout and "1,000 images" in result.stdout and "seeds " in result.stdout
+    # off a terminal, a line per epoch of each seed as it ends, for a log (a bar on a terminal)
+    epochs = [line for line in result.stderr.splitlines() if line.startswith("epoch 1: loss ")]
+    assert len(epochs) == 2 and epochs[0].endswith("(1 of 2)") and epochs[1].endswith("(2 of 2)"), result.stderr
 
 
 def test_an_exported_trial_trains_as_its_trial_with_the_options_export_prints(study, tmp_path):
