@@ -91,11 +91,13 @@ class _Recorder(TorchDispatchMode):
         self.state: list[torch.Tensor] = []
         self.index: dict[int, int] = {}  # id of a state tensor: its place in `state`
         self.merged: list[torch.Tensor] = []  # constants given an earlier one's place, held so their ids stay theirs
+        self.taken: set[int] = set()  # places read in the pass being traced
 
     def trace(self, model: nn.Module, images: torch.Tensor) -> list[dict]:
         self.nodes: list[dict] = [{"op": "input", "shape": list(images.shape)}]
         self.made: dict[int, int] = {id(images): 0}  # id of a tensor: the node that made it
         self.alive = [images]  # every tensor seen, held so that no id is reused while tracing
+        self.taken = set()
         with self:
             output = model(images)
         self.nodes.append({"op": "output", "args": self._name(output)})
@@ -120,10 +122,13 @@ class _Recorder(TorchDispatchMode):
         self.nodes.append(entry)
 
     def _place(self, v: torch.Tensor) -> int:
-        """Its place in `state`: an earlier equal constant's, if the model does not hold it."""
+        """Its place in `state`: if the model does not hold it, that of an equal constant an earlier
+        pass read and this one has not (the same constant made anew; two equal values in one pass
+        are two values)."""
         if id(v) not in self.held:
             for i, t in enumerate(self.state):
-                if id(t) not in self.held and t.dtype == v.dtype and t.shape == v.shape and torch.equal(t, v):
+                if i not in self.taken and id(t) not in self.held and t.dtype == v.dtype and t.shape == v.shape \
+                        and torch.equal(t, v):
                     self.merged.append(v)
                     return i
         self.state.append(v)
@@ -134,6 +139,7 @@ class _Recorder(TorchDispatchMode):
             if id(v) not in self.made:
                 if id(v) not in self.index:
                     self.index[id(v)] = self._place(v)
+                self.taken.add(self.index[id(v)])
                 self._add({"op": "state", "index": self.index[id(v)]}, v)
             return {"node": self.made[id(v)]}
         if isinstance(v, (list, tuple)):
@@ -186,6 +192,33 @@ def _is_state(t) -> bool:
     return isinstance(t, torch.Tensor) and t.requires_grad and (t.is_leaf or (t._base is not None and t._base.is_leaf))
 
 
+def _counters(graphs, state: list[torch.Tensor]) -> set[int]:
+    """Places in state of integer scalars only ever counted up in place (BatchNorm's
+    num_batches_tracked), which the rules do not count; one read as a value is a value."""
+    uses: dict[int, set[bool]] = {}  # place: whether each use is an in-place count (add_ of it)
+    for nodes in graphs:
+        for node in nodes:
+            if node["op"] in ("state", "input"):
+                continue
+            args = node.get("args", [])
+            refs = _refs([args, list(node.get("kwargs", {}).values())])
+            for position, ref in refs:
+                if isinstance(ref, int) and nodes[ref]["op"] == "state":
+                    counting = node["op"] == "aten.add_.Tensor" and position == (0, 0)
+                    uses.setdefault(nodes[ref]["index"], set()).add(counting)
+    return {i for i, t in enumerate(state) if t.dim() == 0 and not t.is_floating_point() and not t.is_complex()
+            and uses.get(i, {True}) == {True}}
+
+
+def _refs(v, place: tuple = ()) -> list[tuple[tuple, int]]:
+    """The nodes an argument structure refers to, each with its place in it."""
+    if isinstance(v, list):
+        return [ref for i, x in enumerate(v) for ref in _refs(x, (*place, i))]
+    if isinstance(v, dict) and "node" in v:
+        return [(place, v["node"])]
+    return []
+
+
 class Recorded(nn.Module):
     """The recorded computation as a module: forward replays the graph of its mode and batch size.
 
@@ -206,9 +239,14 @@ class Recorded(nn.Module):
                         argument = node["args"][i] if i < len(node["args"]) else None
                         if isinstance(argument, dict) and nodes[argument["node"]]["op"] == "state":
                             statistics.add(nodes[argument["node"]]["index"])
+        counters = _counters(self.graphs.values(), state)
+        self.scalars = set()  # places of integer scalars that are values, held as one-value tensors so they count
         for i, t in enumerate(state):
             if (t.is_floating_point() or t.is_complex()) and i not in statistics:
                 self.register_parameter(f"s{i}", nn.Parameter(t, requires_grad=True))
+            elif t.dim() == 0 and i not in counters:
+                self.scalars.add(i)
+                self.register_buffer(f"s{i}", t.reshape(1))
             else:
                 self.register_buffer(f"s{i}", t)
         self.progress = time.monotonic()  # when the last operation replayed ended
@@ -231,6 +269,7 @@ class Recorded(nn.Module):
                     result = images
                 elif kind == "state":
                     result = getattr(self, f"s{node['index']}")
+                    result = result.view(()) if node["index"] in self.scalars else result
                 elif kind == "output":
                     return _decode(node["args"], values)
                 elif kind == "getitem":
