@@ -78,7 +78,10 @@ MOVES = frozenset({"view", "_unsafe_view", "reshape", "_reshape_alias", "as_stri
          "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "swapaxes", "swapdims",
          "alias", "repeat", "tile", "repeat_interleave", "view_as_real", "view_as_complex"})
 SLICES = frozenset({"slice", "narrow", "select", "index", "index_select", "split", "split_with_sizes", "chunk",
-          "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim", "take", "masked_select"})
+          "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim"})
+# Values put at positions an index tensor names: the map's positions are then anywhere
+SCATTERS = frozenset({"take", "masked_select", "scatter", "scatter_add", "scatter_reduce", "index_put", "index_add",
+                      "index_copy", "masked_scatter"})
 REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp",
               "norm", "linalg_vector_norm", "prod", "nansum", "nanmean", "median", "nanmedian", "mode",
               "argmax", "argmin", "aminmax", "any", "all", "count_nonzero"})
@@ -244,7 +247,8 @@ class _Watcher(TorchDispatchMode):
         if base in LITERALS and args and isinstance(args[0], torch.Tensor) and id(args[0]) in self.tags:
             self._tag(out, self.tags[id(args[0])])  # lifted from this pass: the same values
             return out
-        if base in LITERALS or base in FRESH or name in FILLED:  # torch.tensor(...), a mask: constants, not state
+        filled = name in FILLED and not any(isinstance(a, torch.Tensor) for a in [*args[1:], *kwargs.values()])
+        if base in LITERALS or base in FRESH or filled:  # torch.tensor(...), a mask: constants, not state
             for t in outputs:
                 self._tag(t, CONSTANT)
             return out
@@ -285,8 +289,10 @@ class _Watcher(TorchDispatchMode):
         elif weights:
             self._find(NO_FC, f"aten.{name} combines a learned tensor with activations; nas accepts "
                               "convolutions, per-channel scales and normalization layers there")
-        # a map joined with folded features (positions moved into channels) is folded too
-        folds = folds or (base in CONCATENATIONS and any(g.flat for _, g in acts))
+        # a map joined with folded features (positions moved into channels) is folded too, and so
+        # are a map's values gathered by flat index or written among another tensor's (not into its own)
+        folds = folds or (base in CONCATENATIONS and any(g.flat for _, g in acts)) or \
+            (base in SCATTERS and (base in ("take", "masked_select") or not self.tag_of(args[0]).input))
         for i, t in enumerate(outputs):
             tag = self._follow(base, named, x, info, t)
             if folds and (math.prod(info.positions) > 1 or info.flat):
@@ -339,7 +345,8 @@ class _Watcher(TorchDispatchMode):
         # all the map's, it weighs every position apart (over channels only, as ConvNeXt's after a
         # permute, it does not: the check sees the permuted map's last dimension as spatial)
         if base in LAYER_NORMS and isinstance(weight, torch.Tensor) and self.tag_of(weight).learned and outputs \
-                and _spans_all_positions(weight, outputs[0], acts):
+                and (_spans_all_positions(weight, outputs[0], acts) or (weight.numel() > 1 and any(
+                    g.flat for _, g in acts))):
             self._find(NO_FC, "a normalization whose learned weight differs per spatial position is a fully "
                               "connected layer spread over the map; normalize over channels only")
         if bias is not None and self.tag_of(bias).learned and self.strict:
@@ -432,11 +439,8 @@ class _Watcher(TorchDispatchMode):
             if float(named.get("value", 0) or 0) == 0:  # zeros around the map: remember its real size
                 return replace(info, positions=tuple(out.shape[-k:]), content=info.content or info.positions)
             return replace(info, positions=tuple(out.shape[-k:]), content=())
-        if base in STACKS:  # a new dimension: before the map's, its positions stay what they were
-            dim = named.get("dim", 0) % out.dim()
-            if dim < out.dim() - k:
-                return replace(info, positions=tuple(out.shape[-k:]), content=())
-            return replace(info, flat=True, positions=(), content=())
+        if base in STACKS and named.get("dim", 0) % out.dim() < out.dim() - k:
+            return replace(info, positions=tuple(out.shape[-k:]), content=())  # a new dimension before the map's
         if base in SLICES or base in CONCATENATIONS:
             k_out = k - (x.dim() - out.dim())
             positions = tuple(out.shape[out.dim() - k_out:]) if k_out > 0 else ()
