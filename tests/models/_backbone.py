@@ -28,6 +28,16 @@ class LearnedMatrix(nn.Module):
         self.weight = nn.Parameter(torch.randn(10, 16))
 
 
+class PositionsAsChannels(nn.Module):
+    """Features (16×7×7) and a 1×1 conv from 784 channels, one per value of the map: a dense
+    layer once a subclass's forward moves the map's positions into channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.f = features()
+        self.c = nn.Conv2d(784, 10, 1, bias=False)
+
+
 def being_checked() -> bool:
     """Whether nas's validator is on the call stack: a cheat's way to be honest only then."""
     return any(frame.filename.endswith("nas/validator.py") for frame in inspect.stack(0))
