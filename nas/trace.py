@@ -193,6 +193,8 @@ class _Watcher(TorchDispatchMode):
         self.tags: dict[int, Tag] = {}
         self.keep: list[torch.Tensor] = []  # tagged tensors stay alive, so their ids stay unique
         self.externals: dict[int, torch.Tensor] = {}
+        self.state_storages = set(learned_storages)  # of the model's state: its in-place updates are not maps
+        self.written: dict[tuple, _Written] = {}  # storages of this pass's tensors that activations were written into
         self.stack: list[str] = []  # module paths of the calls under way
         self.kinds: list[str] = []  # and their class names
         self.findings: list[Finding] = []
@@ -212,11 +214,19 @@ class _Watcher(TorchDispatchMode):
 
     def tag_of(self, t: torch.Tensor) -> Tag:
         tag = self.tags.get(id(t))
+        if tag is not None and (tag.input or not self.written):
+            return tag
+        written = self.written.get(storage_key(t)) if self.written else None
+        if written is not None:  # a buffer activations were written into: read, it holds them
+            tag = written.read(t)
+            self._tag(t, tag)
+            return tag
         if tag is not None:
             return tag
         # Not made in this pass: state the model reads (a parameter, a buffer, a tensor in a list
         # or a global). Learned when it gets a gradient or shares storage with a learned tensor.
         self.externals[id(t)] = t
+        self.state_storages.add(storage_key(t))
         learned = t.requires_grad or storage_key(t) in self.learned_storages
         tag = LEARNED if learned else CONSTANT
         self._tag(t, tag)
@@ -255,6 +265,8 @@ class _Watcher(TorchDispatchMode):
         named = _named_args(func, args, kwargs)
         inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         tags = [self.tag_of(t) for t in inputs]
+        if self.written and base not in MOVES and base not in SLICES and base != "copy":
+            self._read_beside(inputs)  # (a view or a copy moves a buffer's values; the copy's target tracks them)
         acts = [(t, g) for t, g in zip(inputs, tags) if g.input]
         learned = any(g.learned for g in tags)
         weights = any(g.learned and not g.input for g in tags)  # learned, and not varying with the input
@@ -303,7 +315,33 @@ class _Watcher(TorchDispatchMode):
                 if before is not None and not varies(t, before):  # does not depend on the input
                     tag = replace(LEARNED if tag.learned else CONSTANT, moves=self._moves(index, t))
             self._tag(t, tag)
+        target = kwargs.get("out") if isinstance(kwargs.get("out"), torch.Tensor) else \
+            args[0] if name.endswith("_") and outputs else None
+        if target is not None and self.tags[id(outputs[0])].input:
+            self._wrote(target, self.tags[id(outputs[0])], named.get("src") if base == "copy" else None)
         return out
+
+    def _wrote(self, target: torch.Tensor, tag: Tag, source: torch.Tensor | None) -> None:
+        """Activations (`tag`) were written in place into `target` (copied from `source`): remember
+        it of its storage, so that a read of the whole buffer, or of another view of it, sees them
+        (`buf[:, 1:] = h` writes into a view of buf; at the dispatch level nothing links buf to that
+        view but their storage)."""
+        key = storage_key(target)
+        if key[0] == "id" or key in self.state_storages or target.untyped_storage().nbytes() == 0:
+            return  # the model updating its own state (running statistics), or nothing to read back
+        # a copy from a buffer carries which of its values are activations (circular padding copies
+        # the map's edges, and for a while the corners it has not written yet)
+        origin = self.written.get(storage_key(source)) if isinstance(source, torch.Tensor) else None
+        self.written[key] = _Written.merge(self.written.get(key), target, tag,
+                                           origin.covering(source) if origin is not None else None)
+
+    def _read_beside(self, inputs: list) -> None:
+        for t in inputs:
+            written = self.written.get(storage_key(t))
+            if written is not None and not written.reported and written.constant_beside(t):
+                written.reported = True
+                self._find(NO_BIAS, "activations written into a tensor that holds a constant or learned value "
+                                    "beside them give the next layer a bias; write them into zeros")
 
     def _moves(self, index: int, t: torch.Tensor) -> bool:
         """Whether output `t` of the operation at `index` differs at all from the reference pass's."""
@@ -465,6 +503,67 @@ class _Watcher(TorchDispatchMode):
         if math.prod(info.positions) > 1:
             return replace(info, flat=True, positions=(), content=())  # positions folded into features
         return info
+
+
+@dataclass
+class _Written:
+    """What was written into a buffer's storage: the activations' tag (flags merged over all
+    writes), and the map's sizes and trailing strides in the largest write."""
+
+    tag: Tag
+    positions: tuple[int, ...]
+    strides: tuple[int, ...]
+    covered: torch.Tensor  # bool, one per element of the storage: whether it holds activations
+    reported: bool = False  # a read of values beside them has been reported
+
+    @classmethod
+    def merge(cls, before: _Written | None, target: torch.Tensor, tag: Tag,
+              covering: torch.Tensor | None = None) -> _Written:
+        """What `before` becomes when `tag`'s activations are written into `target` (where
+        `covering` is True, if given: a copy of a buffer's values carries theirs)."""
+        k = len(tag.positions)
+        covered = before.covered if before is not None else torch.zeros(
+            target.untyped_storage().nbytes() // target.element_size(), dtype=torch.bool, device=target.device)
+        _elements(covered, target).copy_(True if covering is None else covering)
+        here = cls(tag, tag.positions, tuple(target.stride()[-k:]) if k else (), covered)
+        if before is None:
+            return here
+        big = max(before, here, key=lambda w: math.prod(w.positions) if w.positions else 0)
+        flags = replace(big.tag, learned=before.tag.learned or tag.learned, moves=before.tag.moves or tag.moves,
+                        flat=before.tag.flat or tag.flat)
+        return replace(big, tag=flags, reported=before.reported)
+
+    def _matches(self, t: torch.Tensor) -> bool:
+        return t.element_size() * self.covered.numel() == t.untyped_storage().nbytes()
+
+    def covering(self, t: torch.Tensor) -> torch.Tensor | None:
+        """Which of `t`'s values (a view of the buffer) are activations, shaped like it."""
+        return _elements(self.covered, t).clone() if self._matches(t) else None
+
+    def constant_beside(self, t: torch.Tensor) -> bool:
+        """Whether `t` reads nonzero values of the buffer that are not activations."""
+        if not self._matches(t):
+            return False  # read as another dtype: not judged
+        beside = ~_elements(self.covered, t)
+        return bool(beside.any()) and bool((t.detach()[beside] != 0).any())
+
+    def read(self, t: torch.Tensor) -> Tag:
+        """The tag of `t`, a view of the buffer: the written map where its trailing dimensions
+        lie as they were written (the rest of a larger buffer is border, as zero padding is),
+        else the map folded into features."""
+        tag, k = self.tag, len(self.positions)
+        if tag.flat or tag.is_global or not k:
+            return tag
+        if t.dim() >= k and tuple(t.stride()[-k:]) == self.strides:
+            size = tuple(t.shape[-k:])
+            padded = size != self.positions and all(s >= p for s, p in zip(size, self.positions))
+            return replace(tag, positions=size, content=self.positions if padded else ())
+        return replace(tag, flat=math.prod(self.positions) > 1, positions=(), content=())
+
+
+def _elements(flat: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+    """The elements of `flat` (one per element of `view`'s storage) that `view` covers, shaped like it."""
+    return flat.as_strided(view.shape, view.stride(), view.storage_offset())
 
 
 def _fans_out(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:

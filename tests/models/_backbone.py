@@ -38,6 +38,26 @@ class PositionsAsChannels(nn.Module):
         self.c = nn.Conv2d(784, 10, 1, bias=False)
 
 
+class ExtraChannel(nn.Module):
+    """Features and a 1×1 conv from 17 channels to 10 classes: a bias, once a subclass's forward
+    makes the 17th channel beside the 16 features a constant."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = features()
+        self.head = nn.Conv2d(17, 10, 1, bias=False)
+
+
+class WholeMapKernel(nn.Module):
+    """Features (16×7×7) and a 7×7 conv to 10 classes: a dense layer on that map, once a
+    subclass's forward makes the map look larger than the kernel."""
+
+    def __init__(self):
+        super().__init__()
+        self.f = features()
+        self.c = nn.Conv2d(16, 10, 7, bias=False)
+
+
 def being_checked() -> bool:
     """Whether nas's validator is on the call stack: a cheat's way to be honest only then."""
     return any(frame.filename.endswith("nas/validator.py") for frame in inspect.stack(0))
