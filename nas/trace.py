@@ -484,6 +484,10 @@ class _Watcher(TorchDispatchMode):
             positions = tuple(out.shape[out.dim() - k_out:]) if k_out > 0 else ()
             if base in SLICES and math.prod(positions) <= 1 < math.prod(info.positions):
                 return replace(info, flat=True, positions=(), content=())  # one position picked out of many
+            if base in CONCATENATIONS and len(positions) == k and positions != info.positions:
+                # joined along the map: what was put beside it (zeros, its own edges) is border, as
+                # padding is, so a kernel on the joined map is judged by the map's real size
+                return replace(info, positions=positions, content=info.content or info.positions)
             return replace(info, positions=positions, content=())
         if base in ROLLS:
             shifts, dims = list(_tuple(named.get("shifts"), 1, 0)), named.get("dims") or []
