@@ -104,11 +104,15 @@ def _replaying(folder: Path, path: Path, timeout: float):
                 sys.stderr.flush()
                 shutil.rmtree(folder.parent if folder.parent.name.startswith(RECORDED) else folder, True)
                 os._exit(2)
-    threading.Thread(target=watch, daemon=True).start()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     try:
         yield recorded
     finally:
         done.set()
+        # its last reference to the model goes with it: let it go now, not while Python exits
+        # (a thread freeing tensors then is ended inside torch's code, and the process aborts)
+        watcher.join()
 
 
 def _verified(told: Report, replayed, rules: Rules, batch_sizes: tuple[int, ...], after_training: bool = False
