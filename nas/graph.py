@@ -13,7 +13,7 @@ A recording is one graph per (mode, batch size): a trace runs the model once, so
 batch size, the mode or the values is taken as it was, and only the sizes recorded can replay.
 Every floating-point tensor the graphs read is replayed as learned (a weight the file's process
 called a constant could have been trained there), except BatchNorm's running statistics, which
-stay buffers. Replaying takes nas's own time: `Recorded.progress` says when an operation last
+stay buffers, and zeros made in forward. Replaying takes nas's own time: `Recorded.progress` says when an operation last
 ended, so that the caller can stop one that never does.
 """
 
@@ -192,22 +192,36 @@ def _is_state(t) -> bool:
     return isinstance(t, torch.Tensor) and t.requires_grad and (t.is_leaf or (t._base is not None and t._base.is_leaf))
 
 
-def _counters(graphs, state: list[torch.Tensor]) -> set[int]:
-    """Places in state of integer scalars only ever counted up in place (BatchNorm's
-    num_batches_tracked), which the rules do not count; one read as a value is a value."""
-    uses: dict[int, set[bool]] = {}  # place: whether each use is an in-place count (add_ of it)
+def _uses(graphs) -> dict[int, set[tuple[str, tuple]]]:
+    """For each place in state the graphs read, how: (operation, place among its arguments) of each read."""
+    uses: dict[int, set[tuple[str, tuple]]] = {}
     for nodes in graphs:
         for node in nodes:
             if node["op"] in ("state", "input"):
                 continue
-            args = node.get("args", [])
-            refs = _refs([args, list(node.get("kwargs", {}).values())])
-            for position, ref in refs:
+            for position, ref in _refs([node.get("args", []), list(node.get("kwargs", {}).values())]):
                 if isinstance(ref, int) and nodes[ref]["op"] == "state":
-                    counting = node["op"] == "aten.add_.Tensor" and position == (0, 0)
-                    uses.setdefault(nodes[ref]["index"], set()).add(counting)
+                    uses.setdefault(nodes[ref]["index"], set()).add((node["op"], position))
+    return uses
+
+
+_COUNT = ("aten.add_.Tensor", (0, 0))  # a tensor counted up in place
+
+
+def _counters(uses: dict, state: list[torch.Tensor]) -> set[int]:
+    """Places in state of integer scalars only ever counted up in place (BatchNorm's
+    num_batches_tracked), which the rules do not count; one read as a value is a value."""
     return {i for i, t in enumerate(state) if t.dim() == 0 and not t.is_floating_point() and not t.is_complex()
-            and uses.get(i, {True}) == {True}}
+            and uses.get(i, {_COUNT}) == {_COUNT}}
+
+
+def _zero_literals(uses: dict, state: list[torch.Tensor]) -> set[int]:
+    """Places in state of zeros the model makes anew in each pass and only lifts (torch.tensor(0.0)
+    in forward): no weight hides in a zero, and were one trained from it, the check after
+    training would see it nonzero. Replayed as learned, `torch.where(h > 0, h, torch.tensor(0.0))`
+    read as a learned value put in place of activations, a bias."""
+    return {i for i, t in enumerate(state) if uses.get(i) and all(op in _IDENTITIES for op, _ in uses[i])
+            and (t.is_floating_point() or t.is_complex()) and not bool(t.any())}
 
 
 def _refs(v, place: tuple = ()) -> list[tuple[tuple, int]]:
@@ -223,7 +237,7 @@ class Recorded(nn.Module):
     """The recorded computation as a module: forward replays the graph of its mode and batch size.
 
     Every floating-point tensor recorded is a parameter, learned, except BatchNorm's running
-    statistics, which are buffers: the file's process could have trained a tensor it calls a
+    statistics and zeros made in forward, which are buffers: the file's process could have trained a tensor it calls a
     constant, or one it updates in place (an update of a weight replays without a gradient)."""
 
     def __init__(self, graphs: list[dict], state: list[torch.Tensor]):
@@ -239,10 +253,11 @@ class Recorded(nn.Module):
                         argument = node["args"][i] if i < len(node["args"]) else None
                         if isinstance(argument, dict) and nodes[argument["node"]]["op"] == "state":
                             statistics.add(nodes[argument["node"]]["index"])
-        counters = _counters(self.graphs.values(), state)
+        uses = _uses(self.graphs.values())
+        counters, fixed = _counters(uses, state), statistics | _zero_literals(uses, state)
         self.scalars = set()  # places of integer scalars that are values, held as one-value tensors so they count
         for i, t in enumerate(state):
-            if (t.is_floating_point() or t.is_complex()) and i not in statistics:
+            if (t.is_floating_point() or t.is_complex()) and i not in fixed:
                 self.register_parameter(f"s{i}", nn.Parameter(t, requires_grad=True))
             elif t.dim() == 0 and i not in counters:
                 self.scalars.add(i)

@@ -24,6 +24,9 @@ from nas.modelfile import load_model
 
 TIMEOUT = 5  # seconds: the limit files that never return are judged with (`expect: exit 2 within`)
 CASES = sorted(p for prefix in ("breaks_", "fault_", "legal_") for p in MODELS.glob(f"{prefix}*.py"))
+# judged by `python -m nas` in a process of its own, whose exit code is the one a user sees: this
+# file's recording holds 14,400 tensors, and freeing them as Python exited once aborted it (exit 134)
+WHOLE_PROCESS = {"breaks_params_integer_scalars"}
 
 
 def expectation(path) -> tuple[int, str, list[str]]:
@@ -39,16 +42,22 @@ def test_every_file_gets_the_verdict_it_deserves(path):
     code, expected, options = expectation(path)
     limit = TIMEOUT if expected == "within" else 60
     start = time.monotonic()
-    result = run_nas("validate", path, "--json", "--timeout", limit, *options)
+    if path.stem in WHOLE_PROCESS:
+        proc = subprocess.run([sys.executable, "-m", "nas", "validate", str(path), "--json", "--timeout", str(limit),
+                               *options], capture_output=True, text=True, timeout=limit + 60)
+        exit_code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    else:
+        result = run_nas("validate", path, "--json", "--timeout", limit, *options)
+        exit_code, stdout, stderr = result.exit_code, result.stdout, result.stderr
     seconds = time.monotonic() - start
-    assert result.exit_code == code, (result.stdout[-800:], result.stderr)
-    assert "Traceback" not in result.output
+    assert exit_code == code, (stdout[-800:], stderr)
+    assert "Traceback" not in stdout + stderr
     if code == 2:
-        lines = result.stderr.strip().splitlines()
+        lines = stderr.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], lines
         assert seconds < limit + 5
     else:
-        report = json.loads(result.stdout)
+        report = json.loads(stdout)
         rules = {v["rule"] for v in report["violations"]}
         assert report["ok"] == (code == 0)
         assert (expected in rules) if code == 1 else rules == set(), rules
