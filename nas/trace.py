@@ -193,7 +193,6 @@ class _Watcher(TorchDispatchMode):
         self.tags: dict[int, Tag] = {}
         self.keep: list[torch.Tensor] = []  # tagged tensors stay alive, so their ids stay unique
         self.externals: dict[int, torch.Tensor] = {}
-        self.state_storages = set(learned_storages)  # of the model's state: its in-place updates are not maps
         self.written: dict[tuple, _Written] = {}  # storages of this pass's tensors that activations were written into
         self.stack: list[str] = []  # module paths of the calls under way
         self.kinds: list[str] = []  # and their class names
@@ -214,19 +213,19 @@ class _Watcher(TorchDispatchMode):
 
     def tag_of(self, t: torch.Tensor) -> Tag:
         tag = self.tags.get(id(t))
-        if tag is not None and (tag.input or not self.written):
-            return tag
         written = self.written.get(storage_key(t)) if self.written else None
-        if written is not None:  # a buffer activations were written into: read, it holds them
-            tag = written.read(t)
-            self._tag(t, tag)
-            return tag
+        if written is not None:  # a buffer written in place: what it holds now, whatever it held when tagged
+            read = written.read(t)
+            read = replace(read, learned=read.learned or (tag is not None and tag.learned))
+            if tag is None:
+                self._tag(t, read)
+            self.tags[id(t)] = read
+            return read
         if tag is not None:
             return tag
         # Not made in this pass: state the model reads (a parameter, a buffer, a tensor in a list
         # or a global). Learned when it gets a gradient or shares storage with a learned tensor.
         self.externals[id(t)] = t
-        self.state_storages.add(storage_key(t))
         learned = t.requires_grad or storage_key(t) in self.learned_storages
         tag = LEARNED if learned else CONSTANT
         self._tag(t, tag)
@@ -265,7 +264,7 @@ class _Watcher(TorchDispatchMode):
         named = _named_args(func, args, kwargs)
         inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         tags = [self.tag_of(t) for t in inputs]
-        if self.written and base not in MOVES and base not in SLICES and base != "copy":
+        if self.written and base != "copy" and not (outputs and inputs and _aliases(outputs[0], inputs[0])):
             self._read_beside(inputs)  # (a view or a copy moves a buffer's values; the copy's target tracks them)
         acts = [(t, g) for t, g in zip(inputs, tags) if g.input]
         learned = any(g.learned for g in tags)
@@ -316,24 +315,31 @@ class _Watcher(TorchDispatchMode):
                     tag = replace(LEARNED if tag.learned else CONSTANT, moves=self._moves(index, t))
             self._tag(t, tag)
         target = kwargs.get("out") if isinstance(kwargs.get("out"), torch.Tensor) else \
-            args[0] if name.endswith("_") and outputs else None
-        if target is not None and self.tags[id(outputs[0])].input:
-            self._wrote(target, self.tags[id(outputs[0])], named.get("src") if base == "copy" else None)
+            args[0] if name.endswith("_") and outputs and isinstance(args[0], torch.Tensor) else None
+        if target is not None:
+            before = next((g for t, g in zip(inputs, tags) if t is target), CONSTANT)
+            self._wrote(target, before, self.tags[id(outputs[0])], named.get("src") if base == "copy" else None)
         return out
 
-    def _wrote(self, target: torch.Tensor, tag: Tag, source: torch.Tensor | None) -> None:
-        """Activations (`tag`) were written in place into `target` (copied from `source`): remember
-        it of its storage, so that a read of the whole buffer, or of another view of it, sees them
-        (`buf[:, 1:] = h` writes into a view of buf; at the dispatch level nothing links buf to that
-        view but their storage)."""
+    def _wrote(self, target: torch.Tensor, before: Tag, after: Tag, source: torch.Tensor | None) -> None:
+        """`target` was written in place (copied from `source`), its tag `before` becoming `after`:
+        remember which values of its storage now hold activations, so that a read of the whole
+        buffer, or of another view of it, sees them (`buf[:, 1:] = h` writes into a view of buf; at
+        the dispatch level nothing links buf to that view but their storage), and so that a
+        constant written among activations (`h[:, 0] = 1.0`) is seen as one."""
         key = storage_key(target)
-        if key[0] == "id" or key in self.state_storages or target.untyped_storage().nbytes() == 0:
-            return  # the model updating its own state (running statistics), or nothing to read back
+        known = self.written.get(key)
+        if key[0] == "id" or key in self.learned_storages or target.untyped_storage().nbytes() == 0 or \
+                (known is None and before.input == after.input):
+            return  # a weight updated in place (judged as such), nothing to read back, or nothing new
+        if not after.input:  # a constant written over activations
+            self.written[key] = _Written.merge(known, target, before, before.input, False)
+            return
         # a copy from a buffer carries which of its values are activations (circular padding copies
         # the map's edges, and for a while the corners it has not written yet)
         origin = self.written.get(storage_key(source)) if isinstance(source, torch.Tensor) else None
-        self.written[key] = _Written.merge(self.written.get(key), target, tag,
-                                           origin.covering(source) if origin is not None else None)
+        self.written[key] = _Written.merge(known, target, after, before.input,
+                                           origin.covering(source) if origin is not None else True)
 
     def _read_beside(self, inputs: list) -> None:
         for t in inputs:
@@ -447,6 +453,25 @@ class _Watcher(TorchDispatchMode):
                 return
 
     # -- positions and receptive fields ------------------------------------------------------
+    def _joined_map(self, named: dict, out: torch.Tensor, info: Tag, positions: tuple[int, ...]) -> Tag:
+        """The tag of maps joined by torch.cat along one of their positions' dimensions. What is
+        put beside activations and is not activations (zeros, a constant) is border, as padding
+        is, so a kernel on the joined map is judged by the real map's size. Slices of one map
+        joined out of their order (`cat([h[..., i:], h[..., :i]])`, a roll written out) move each
+        position to another's place: the map is folded."""
+        k, dim = len(positions), named.get("dim", 0) % out.dim()
+        d = dim - (out.dim() - k)  # the spatial dimension joined along
+        pieces = [(t, self.tag_of(t)) for t in named.get("tensors", ()) if isinstance(t, torch.Tensor)]
+        maps = [(t, g) for t, g in pieces if g.input and len(g.positions) == k]
+        if d < 0 or not maps:
+            return replace(info, positions=positions, content=())
+        for (a, _), (b, _) in zip(maps, maps[1:]):
+            if _aliases(a, b) and b.storage_offset() < a.storage_offset():
+                return replace(info, flat=True, positions=(), content=())
+        real = sum((g.content or g.positions)[d] for _, g in maps)
+        content = tuple(real if i == d else size for i, size in enumerate(info.content or info.positions))
+        return replace(info, positions=positions, content=content if content != positions else ())
+
     def _follow(self, base: str, named: dict, x: torch.Tensor, info: Tag, out: torch.Tensor) -> Tag:
         """The tag of an output, from the main activation operand `x` (tag `info`)."""
         if info.is_global or not info.positions:
@@ -485,9 +510,7 @@ class _Watcher(TorchDispatchMode):
             if base in SLICES and math.prod(positions) <= 1 < math.prod(info.positions):
                 return replace(info, flat=True, positions=(), content=())  # one position picked out of many
             if base in CONCATENATIONS and len(positions) == k and positions != info.positions:
-                # joined along the map: what was put beside it (zeros, its own edges) is border, as
-                # padding is, so a kernel on the joined map is judged by the map's real size
-                return replace(info, positions=positions, content=info.content or info.positions)
+                return self._joined_map(named, out, info, positions)
             return replace(info, positions=positions, content=())
         if base in ROLLS:
             shifts, dims = list(_tuple(named.get("shifts"), 1, 0)), named.get("dims") or []
@@ -521,20 +544,25 @@ class _Written:
     reported: bool = False  # a read of values beside them has been reported
 
     @classmethod
-    def merge(cls, before: _Written | None, target: torch.Tensor, tag: Tag,
-              covering: torch.Tensor | None = None) -> _Written:
-        """What `before` becomes when `tag`'s activations are written into `target` (where
-        `covering` is True, if given: a copy of a buffer's values carries theirs)."""
+    def merge(cls, before: _Written | None, target: torch.Tensor, tag: Tag, was_activations: bool,
+              covering: torch.Tensor | bool) -> _Written:
+        """What `before` (None: the storage was not followed yet; `was_activations`: it held them
+        all) becomes when `target` is written with `tag`'s values, which are activations where
+        `covering` is True (a bool, or one per value of `target`)."""
         k = len(tag.positions)
-        covered = before.covered if before is not None else torch.zeros(
-            target.untyped_storage().nbytes() // target.element_size(), dtype=torch.bool, device=target.device)
-        _elements(covered, target).copy_(True if covering is None else covering)
+        covered = before.covered if before is not None else torch.full(
+            (target.untyped_storage().nbytes() // target.element_size(),), was_activations, dtype=torch.bool,
+            device=target.device)
+        _elements(covered, target).copy_(covering)
         here = cls(tag, tag.positions, tuple(target.stride()[-k:]) if k else (), covered)
         if before is None:
             return here
         big = max(before, here, key=lambda w: math.prod(w.positions) if w.positions else 0)
+        # two maps written whose positions lie along different strides: one of them is spread
+        # over what the buffer's reads take for other dimensions (a map's values as channels)
+        scattered = bool(before.positions and here.positions) and before.strides != here.strides
         flags = replace(big.tag, learned=before.tag.learned or tag.learned, moves=before.tag.moves or tag.moves,
-                        flat=before.tag.flat or tag.flat)
+                        flat=before.tag.flat or tag.flat or scattered)
         return replace(big, tag=flags, reported=before.reported)
 
     def _matches(self, t: torch.Tensor) -> bool:
@@ -563,6 +591,11 @@ class _Written:
             padded = size != self.positions and all(s >= p for s, p in zip(size, self.positions))
             return replace(tag, positions=size, content=self.positions if padded else ())
         return replace(tag, flat=math.prod(self.positions) > 1, positions=(), content=())
+
+
+def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two tensors share their storage (a view of the other, or the same)."""
+    return storage_key(a) == storage_key(b)
 
 
 def _elements(flat: torch.Tensor, view: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,28 @@
+"""expect: exit 1 no-fc
+Each image added in place into a buffer the model holds, and read back through views of it made
+before the writes, into a learned 784×10 matrix product; the buffer is zeroed after, and is an
+unused batch norm's running mean, so that it reads as statistics (exit 0 before: writes into the
+model's state were not followed)."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class WrittenIntoOwnBuffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(784, 10) * 0.01)
+        self.register_buffer("buf", torch.zeros(784))
+        self.register_buffer("var", torch.ones(784))
+
+    def forward(self, x):
+        F.batch_norm(torch.zeros(1, 784, device=x.device), self.buf, self.var, training=False)
+        flat = x.flatten(1)
+        views = [self.buf.view(1, 784) for _ in range(len(x))]
+        outs = []
+        for i, view in enumerate(views):
+            self.buf.mul_(0).add_(flat[i])
+            outs.append(view.clone() @ self.w)
+        self.buf.mul_(0)
+        gate = (1 + 0.5 * torch.sigmoid(x.mean((1, 2, 3)))).unsqueeze(1).expand(len(x), 10)
+        return torch.maximum(torch.cat(outs), -1e4 * gate)
