@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from nas.errors import NasError, describe
+from nas.trace import statistics_places, written_arguments
 
 GRAPH_FILE, STATE_FILE = "graph.json", "state.pt"
 MAX_NODES = 20_000  # operations in one graph: the 14,770-param reference net has about 130
@@ -38,12 +39,6 @@ MAX_VALUES = 2**26  # per tensor a graph makes: a batch of 10,000 28×28 maps of
 MAX_GRAPH_VALUES = 2**29  # in all the tensors of one graph: the reference net's at batch 500 make 3e7
 # operations that reach outside the tensors they are given (a file's bytes, say)
 _REFUSED = ("from_file", "save", "load", "_copy_from")
-# BatchNorm's running statistics, at these places of the normalizations that take them, are
-# updated, not learned (most of these ops do not say so in their schema)
-_STATISTICS = {name: (3, 4) for name in ("native_batch_norm", "_native_batch_norm_legit",
-                                         "_native_batch_norm_legit_no_training", "batch_norm", "cudnn_batch_norm",
-                                         "_batch_norm_impl_index", "_batch_norm_with_update",
-                                         "_batch_norm_no_update", "instance_norm", "miopen_batch_norm")}
 # operations that return their argument itself: torch.tensor(...) in forward lifts a fresh constant
 # so, and replayed on a learned tensor (which it is here) it would make a leaf a graph's interior
 _IDENTITIES = ("aten.lift_fresh.default",)
@@ -176,17 +171,6 @@ def _operation(name: str) -> torch._ops.OpOverload:
         raise NasError(f"the model's forward uses {name}, which this torch does not have") from None
 
 
-def _statistics(op: torch._ops.OpOverload) -> tuple[int, ...]:
-    """Places of the running statistics among a normalization's arguments."""
-    return _STATISTICS.get(op._schema.name.removeprefix("aten::"), ())
-
-
-def _written(op: torch._ops.OpOverload, args: list, kwargs: dict) -> list:
-    """The arguments `op` updates in place (self of add_)."""
-    return [args[i] if i < len(args) else kwargs.get(a.name) for i, a in enumerate(op._schema.arguments)
-            if a.alias_info is not None and a.alias_info.is_write]
-
-
 def _is_state(t) -> bool:
     """A recorded weight, or a view of one (a leaf that gets a gradient)."""
     return isinstance(t, torch.Tensor) and t.requires_grad and (t.is_leaf or (t._base is not None and t._base.is_leaf))
@@ -249,7 +233,7 @@ class Recorded(nn.Module):
             for node in nodes:
                 if node["op"] not in ("state", "input", "output", "getitem"):
                     op = self.operations.setdefault(node["op"], _operation(node["op"]))
-                    for i in _statistics(op):
+                    for i in statistics_places(op):
                         argument = node["args"][i] if i < len(node["args"]) else None
                         if isinstance(argument, dict) and nodes[argument["node"]]["op"] == "state":
                             statistics.add(nodes[argument["node"]]["index"])
@@ -297,7 +281,7 @@ class Recorded(nn.Module):
                     args = _decode(node["args"], values)
                     kwargs = {k: _decode(v, values) for k, v in node["kwargs"].items()}
                     # an update of a weight in place: as the model's own, without a gradient
-                    updates = any(_is_state(t) for t in _written(op, args, kwargs))
+                    updates = any(_is_state(t) for t in written_arguments(op, args, kwargs))
                     with torch.no_grad() if updates else nullcontext():
                         result = op(*args, **kwargs)
             except NasError:

@@ -81,7 +81,9 @@ SLICES = frozenset({"slice", "narrow", "select", "index", "index_select", "split
           "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim"})
 # Values put at positions an index tensor names: the map's positions are then anywhere
 SCATTERS = frozenset({"take", "masked_select", "scatter", "scatter_add", "scatter_reduce", "index_put", "index_add",
-                      "index_copy", "masked_scatter"})
+                      "index_copy", "masked_scatter", "put", "as_strided_scatter", "diagonal_scatter"})
+# A tensor with another written into a slice of it: the map's positions stay where the slice is
+SLICE_SCATTERS = frozenset({"slice_scatter", "select_scatter"})
 REDUCTIONS = frozenset({"mean", "sum", "amax", "amin", "max", "min", "var", "std", "var_mean", "std_mean", "logsumexp",
               "norm", "linalg_vector_norm", "prod", "nansum", "nanmean", "median", "nanmedian", "mode",
               "argmax", "argmin", "aminmax", "any", "all", "count_nonzero"})
@@ -90,6 +92,12 @@ MAX_POOLS = frozenset({"max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_wit
 AVG_POOLS = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d"})
 ADAPTIVE_POOLS = frozenset({"_adaptive_avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "_adaptive_avg_pool3d",
                   "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool3d", "_adaptive_avg_pool1d"})
+# BatchNorm's running statistics, at these places of the normalizations that take them, are
+# updated, not learned (most of these ops do not say so in their schema)
+STATISTICS = {name: (3, 4) for name in ("native_batch_norm", "_native_batch_norm_legit",
+                                        "_native_batch_norm_legit_no_training", "batch_norm", "cudnn_batch_norm",
+                                        "_batch_norm_impl_index", "_batch_norm_with_update",
+                                        "_batch_norm_no_update", "instance_norm", "miopen_batch_norm")}
 VARIES_TOLERANCE = 0.01  # an output within 1% of the reference pass's does not vary with the input
 MOVES_TOLERANCE = 1e-6  # one within float noise of it is the same values
 
@@ -246,7 +254,16 @@ class _Watcher(TorchDispatchMode):
     # -- the mode ----------------------------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        # what the operation writes in place, as it was before (a resize_ moves it to another storage)
+        targets = [(t, self.tag_of(t)) for t in written_arguments(func, args, kwargs)]
         out = func(*args, **kwargs)
+        self._judge(func, args, kwargs, out)
+        if targets:
+            self._wrote_all(func, args, kwargs, out, targets)
+        return out
+
+    def _judge(self, func, args: tuple, kwargs: dict, out) -> None:
+        """Judge one operation and tag its outputs."""
         name = func.overloadpacket.__name__ if hasattr(func, "overloadpacket") else str(func)
         base = name.rstrip("_") or name  # add_ is add
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
@@ -255,12 +272,12 @@ class _Watcher(TorchDispatchMode):
             self.outputs.append(outputs[0].detach().clone() if outputs else None)
         if base in LITERALS and args and isinstance(args[0], torch.Tensor) and id(args[0]) in self.tags:
             self._tag(out, self.tags[id(args[0])])  # lifted from this pass: the same values
-            return out
+            return
         filled = name in FILLED and not any(isinstance(a, torch.Tensor) for a in [*args[1:], *kwargs.values()])
         if base in LITERALS or base in FRESH or filled:  # torch.tensor(...), a mask: constants, not state
             for t in outputs:
                 self._tag(t, CONSTANT)
-            return out
+            return
         named = _named_args(func, args, kwargs)
         inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         tags = [self.tag_of(t) for t in inputs]
@@ -274,7 +291,7 @@ class _Watcher(TorchDispatchMode):
             for i, t in enumerate(outputs):
                 moves = i == 0 and moved and self._moves(index, t)
                 self._tag(t, replace(LEARNED if learned else CONSTANT, moves=moves))
-            return out
+            return
         # the main operand: shaped like the output (x in x * gate), then the larger map, then the wider view
         x, info = max(acts, key=lambda a: (bool(outputs) and a[0].shape == outputs[0].shape,
                                            math.prod(a[1].positions), max(a[1].rf, default=0), a[0].numel()))
@@ -289,7 +306,8 @@ class _Watcher(TorchDispatchMode):
                                   "connected layer; use convolutions")
             if outputs:
                 self._count_macs(outputs[0].numel() * (x.shape[-1] if x.dim() else 1))
-        elif base in ADDITIONS and not (name.endswith("_") and not self.tag_of(args[0]).input):
+        elif base in ADDITIONS and not (name.endswith("_") and isinstance(args[0], torch.Tensor)
+                                        and not self.tag_of(args[0]).input):
             self._addition(base, named, inputs, tags)  # (an in-place update of state is not an addition to activations)
         elif base in PRODUCTS or base in THRESHOLDS:
             folds = self._product(x, info, inputs, tags, outputs)
@@ -300,10 +318,9 @@ class _Watcher(TorchDispatchMode):
         elif weights:
             self._find(NO_FC, f"aten.{name} combines a learned tensor with activations; nas accepts "
                               "convolutions, per-channel scales and normalization layers there")
-        # a map joined with folded features (positions moved into channels) is folded too, and so
-        # are a map's values gathered by flat index or written among another tensor's (not into its own)
-        folds = folds or (base in CONCATENATIONS and any(g.flat for _, g in acts)) or \
-            (base in SCATTERS and (base in ("take", "masked_select") or not self.tag_of(args[0]).input))
+        # whatever folded features (positions moved into channels) enter is folded too, and so are
+        # a map's values gathered by flat index or written among another tensor's (not into its own)
+        folds = folds or any(g.flat for _, g in acts) or (base in SCATTERS and self._scatters(base, named, args))
         for i, t in enumerate(outputs):
             tag = self._follow(base, named, x, info, t)
             if folds and (math.prod(info.positions) > 1 or info.flat):
@@ -314,12 +331,25 @@ class _Watcher(TorchDispatchMode):
                 if before is not None and not varies(t, before):  # does not depend on the input
                     tag = replace(LEARNED if tag.learned else CONSTANT, moves=self._moves(index, t))
             self._tag(t, tag)
-        target = kwargs.get("out") if isinstance(kwargs.get("out"), torch.Tensor) else \
-            args[0] if name.endswith("_") and outputs and isinstance(args[0], torch.Tensor) else None
-        if target is not None:
-            before = next((g for t, g in zip(inputs, tags) if t is target), CONSTANT)
-            self._wrote(target, before, self.tags[id(outputs[0])], named.get("src") if base == "copy" else None)
-        return out
+
+    def _wrote_all(self, func, args: tuple, kwargs: dict, out, targets: list) -> None:
+        """Follow what an operation wrote in place into each of `targets` (tensor, tag before)."""
+        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        written = {id(t) for t, _ in targets}
+        sources = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor) and id(t) not in written]
+        copy = func.overloadpacket.__name__.rstrip("_") == "copy" if hasattr(func, "overloadpacket") else False
+        for i, (target, before) in enumerate(targets):
+            if any(target is o for o in outputs):  # add_, an out= argument: tagged as the operation's output
+                after = self.tags.get(id(target), before)
+            elif outputs and id(outputs[0]) in self.tags:  # a statistic kept on the side (a batch norm's mean)
+                made = self.tags[id(outputs[0])]
+                after = replace(made, positions=(), content=(), is_global=made.input and not made.flat)
+            else:  # a list written from a list (torch._foreach_copy_): from its counterpart, else all read
+                pick = [sources[i]] if len(sources) == len(targets) else sources
+                tags = [self.tag_of(t) for t in pick]
+                after = Tag(input=any(g.input for g in tags), learned=any(g.learned for g in tags),
+                            flat=any(g.flat for g in tags))
+            self._wrote(target, before, after, sources[0] if copy and sources else None)
 
     def _wrote(self, target: torch.Tensor, before: Tag, after: Tag, source: torch.Tensor | None) -> None:
         """`target` was written in place (copied from `source`), its tag `before` becoming `after`:
@@ -329,17 +359,19 @@ class _Watcher(TorchDispatchMode):
         constant written among activations (`h[:, 0] = 1.0`) is seen as one."""
         key = storage_key(target)
         known = self.written.get(key)
+        new = before.input != after.input or (after.flat and not before.flat) or \
+            (after.learned and not after.input and not before.learned)
         if key[0] == "id" or key in self.learned_storages or target.untyped_storage().nbytes() == 0 or \
-                (known is None and before.input == after.input):
+                (known is None and not new):
             return  # a weight updated in place (judged as such), nothing to read back, or nothing new
-        if not after.input:  # a constant written over activations
-            self.written[key] = _Written.merge(known, target, before, before.input, False)
+        if not after.input:  # a constant or a learned value written, over activations or beside them
+            self.written[key] = _Written.merge(known, target, before, before.input, False, after.learned)
             return
         # a copy from a buffer carries which of its values are activations (circular padding copies
         # the map's edges, and for a while the corners it has not written yet)
         origin = self.written.get(storage_key(source)) if isinstance(source, torch.Tensor) else None
         self.written[key] = _Written.merge(known, target, after, before.input,
-                                           origin.covering(source) if origin is not None else True)
+                                           origin.covering(source) if origin is not None else True, False)
 
     def _read_beside(self, inputs: list) -> None:
         for t in inputs:
@@ -348,6 +380,18 @@ class _Watcher(TorchDispatchMode):
                 written.reported = True
                 self._find(NO_BIAS, "activations written into a tensor that holds a constant or learned value "
                                     "beside them give the next layer a bias; write them into zeros")
+
+    def _scatters(self, base: str, named: dict, args: tuple) -> bool:
+        """Whether a scatter moves a map's values to other positions: a gather by flat index
+        always; a write among another tensor's values unless it only picks channels (out[:, perm] = h)."""
+        if base in ("take", "masked_select"):
+            return True
+        if not isinstance(args[0], torch.Tensor) or self.tag_of(args[0]).input:
+            return False  # into a map of activations: its own positions
+        indices = named.get("indices") if base == "index_put" else None
+        if isinstance(indices, (list, tuple)) and args[0].dim() > 2:
+            return any(i is not None for i in list(indices)[2:])  # an index along the map's dimensions
+        return True
 
     def _moves(self, index: int, t: torch.Tensor) -> bool:
         """Whether output `t` of the operation at `index` differs at all from the reference pass's."""
@@ -498,6 +542,10 @@ class _Watcher(TorchDispatchMode):
             if math.prod(kept) <= 1:
                 return replace(info, positions=(), is_global=True)
             return replace(info, positions=kept)
+        if base in SLICE_SCATTERS and len(out.shape) >= k and tuple(out.shape[-k:]) != info.positions:
+            return replace(info, positions=tuple(out.shape[-k:]), content=info.content or info.positions)
+        if base == "pixel_shuffle":  # channels moved into space: a larger map, each position still local
+            return replace(info, positions=tuple(out.shape[-k:]), content=())
         if base in PADDINGS:
             if float(named.get("value", 0) or 0) == 0:  # zeros around the map: remember its real size
                 return replace(info, positions=tuple(out.shape[-k:]), content=info.content or info.positions)
@@ -535,26 +583,34 @@ class _Watcher(TorchDispatchMode):
 @dataclass
 class _Written:
     """What was written into a buffer's storage: the activations' tag (flags merged over all
-    writes), and the map's sizes and trailing strides in the largest write."""
+    writes), the map's sizes and trailing strides in the largest write, and for each byte of the
+    storage whether it holds activations, and whether a learned value was written there (bytes,
+    not elements: a write through a view of another dtype covers what it covers)."""
 
     tag: Tag
     positions: tuple[int, ...]
     strides: tuple[int, ...]
-    covered: torch.Tensor  # bool, one per element of the storage: whether it holds activations
+    covered: torch.Tensor  # bool, one per byte of the storage: holds activations
+    learned: torch.Tensor  # bool, one per byte: a learned value was written there
     reported: bool = False  # a read of values beside them has been reported
 
     @classmethod
     def merge(cls, before: _Written | None, target: torch.Tensor, tag: Tag, was_activations: bool,
-              covering: torch.Tensor | bool) -> _Written:
+              covering: torch.Tensor | bool, learned: bool) -> _Written:
         """What `before` (None: the storage was not followed yet; `was_activations`: it held them
         all) becomes when `target` is written with `tag`'s values, which are activations where
-        `covering` is True (a bool, or one per value of `target`)."""
+        `covering` is True (a bool, or one per value of `target`), and learned if `learned`."""
         k = len(tag.positions)
-        covered = before.covered if before is not None else torch.full(
-            (target.untyped_storage().nbytes() // target.element_size(),), was_activations, dtype=torch.bool,
-            device=target.device)
-        _elements(covered, target).copy_(covering)
-        here = cls(tag, tag.positions, tuple(target.stride()[-k:]) if k else (), covered)
+        if before is None:
+            size = target.untyped_storage().nbytes()
+            covered = torch.full((size,), was_activations, dtype=torch.bool)
+            learned_bytes = torch.zeros(size, dtype=torch.bool)
+        else:
+            covered, learned_bytes = before.covered, before.learned
+        values = covering if isinstance(covering, bool) else covering.cpu().unsqueeze(-1)
+        _bytes(covered, target).copy_(values)
+        _bytes(learned_bytes, target).copy_(learned)
+        here = cls(tag, tag.positions, tuple(target.stride()[-k:]) if k else (), covered, learned_bytes)
         if before is None:
             return here
         big = max(before, here, key=lambda w: math.prod(w.positions) if w.positions else 0)
@@ -565,31 +621,32 @@ class _Written:
                         flat=before.tag.flat or tag.flat or scattered)
         return replace(big, tag=flags, reported=before.reported)
 
-    def _matches(self, t: torch.Tensor) -> bool:
-        return t.element_size() * self.covered.numel() == t.untyped_storage().nbytes()
-
-    def covering(self, t: torch.Tensor) -> torch.Tensor | None:
-        """Which of `t`'s values (a view of the buffer) are activations, shaped like it."""
-        return _elements(self.covered, t).clone() if self._matches(t) else None
+    def covering(self, t: torch.Tensor) -> torch.Tensor:
+        """Which of `t`'s values (a view of the buffer) are activations, all their bytes, shaped like it."""
+        return _bytes(self.covered, t).all(-1)
 
     def constant_beside(self, t: torch.Tensor) -> bool:
-        """Whether `t` reads nonzero values of the buffer that are not activations."""
-        if not self._matches(t):
-            return False  # read as another dtype: not judged
-        beside = ~_elements(self.covered, t)
-        return bool(beside.any()) and bool((t.detach()[beside] != 0).any())
+        """Whether `t` reads values of the buffer that are not activations: nonzero, or learned."""
+        beside = ~self.covering(t)
+        if not bool(beside.any()):
+            return False
+        return bool(_bytes(self.learned, t).any(-1)[beside].any()) or bool((t.detach().cpu()[beside] != 0).any())
 
     def read(self, t: torch.Tensor) -> Tag:
         """The tag of `t`, a view of the buffer: the written map where its trailing dimensions
-        lie as they were written (the rest of a larger buffer is border, as zero padding is),
-        else the map folded into features."""
+        lie as they were written, or spread out by whole steps (zeros put between its values, to
+        upsample it); the rest of a larger buffer is border, as zero padding is. Else the map
+        folded into features."""
         tag, k = self.tag, len(self.positions)
         if tag.flat or tag.is_global or not k:
             return tag
-        if t.dim() >= k and tuple(t.stride()[-k:]) == self.strides:
+        strides = tuple(t.stride()[-k:]) if t.dim() >= k else ()
+        if strides == self.strides:
             size = tuple(t.shape[-k:])
             padded = size != self.positions and all(s >= p for s, p in zip(size, self.positions))
             return replace(tag, positions=size, content=self.positions if padded else ())
+        if strides and all(r > 0 and w % r == 0 and w > r for r, w in zip(strides, self.strides)):
+            return replace(tag, positions=tuple(t.shape[-k:]), content=())
         return replace(tag, flat=math.prod(self.positions) > 1, positions=(), content=())
 
 
@@ -598,9 +655,33 @@ def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
     return storage_key(a) == storage_key(b)
 
 
-def _elements(flat: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
-    """The elements of `flat` (one per element of `view`'s storage) that `view` covers, shaped like it."""
-    return flat.as_strided(view.shape, view.stride(), view.storage_offset())
+def _bytes(flat: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+    """The bytes of `flat` (one per byte of `view`'s storage) that each value of `view` covers,
+    shaped like it with one more dimension, the value's bytes."""
+    e = view.element_size()
+    return flat.as_strided((*view.shape, e), (*(s * e for s in view.stride()), 1), view.storage_offset() * e)
+
+
+def statistics_places(op) -> tuple[int, ...]:
+    """Places of the running statistics among a normalization's arguments."""
+    try:
+        return STATISTICS.get(op._schema.name.removeprefix("aten::"), ())
+    except AttributeError:
+        return ()
+
+
+def written_arguments(op, args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    """The tensors `op` updates in place: as its schema says (self of add_, out=, every tensor of
+    a list for torch._foreach_copy_), and a batch norm's running statistics when it trains."""
+    try:
+        arguments = op._schema.arguments
+    except AttributeError:
+        return []
+    found = [args[i] if i < len(args) else kwargs.get(a.name) for i, a in enumerate(arguments)
+             if a.alias_info is not None and a.alias_info.is_write]
+    training = len(args) > 5 and args[5] is True  # (input, weight, bias, mean, var, training, ...)
+    found += [args[i] for i in statistics_places(op) if training and i < len(args)]
+    return [t for t in {id(t): t for t in tree_flatten(found)[0] if isinstance(t, torch.Tensor)}.values()]
 
 
 def _fans_out(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:

@@ -5,13 +5,13 @@ unused batch norm's running mean, so that it reads as statistics (exit 0 before:
 model's state were not followed)."""
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from _backbone import ImageMatrix
 
 
-class WrittenIntoOwnBuffer(nn.Module):
+class WrittenIntoOwnBuffer(ImageMatrix):
     def __init__(self):
         super().__init__()
-        self.w = nn.Parameter(torch.randn(784, 10) * 0.01)
         self.register_buffer("buf", torch.zeros(784))
         self.register_buffer("var", torch.ones(784))
 
@@ -24,5 +24,4 @@ class WrittenIntoOwnBuffer(nn.Module):
             self.buf.mul_(0).add_(flat[i])
             outs.append(view.clone() @ self.w)
         self.buf.mul_(0)
-        gate = (1 + 0.5 * torch.sigmoid(x.mean((1, 2, 3)))).unsqueeze(1).expand(len(x), 10)
-        return torch.maximum(torch.cat(outs), -1e4 * gate)
+        return self.gated(torch.cat(outs), x)
