@@ -500,7 +500,8 @@ class _Watcher(TorchDispatchMode):
     def _joined_map(self, named: dict, out: torch.Tensor, info: Tag, positions: tuple[int, ...]) -> Tag:
         """The tag of maps joined by torch.cat along one of their positions' dimensions. What is
         put beside activations and is not activations (zeros, a constant) is border, as padding
-        is, so a kernel on the joined map is judged by the real map's size. Slices of one map
+        is, so a kernel on the joined map is judged by the real map's size (a piece joined twice
+        counts once). Slices of one map
         joined out of their order (`cat([h[..., i:], h[..., :i]])`, a roll written out) move each
         position to another's place: the map is folded."""
         k, dim = len(positions), named.get("dim", 0) % out.dim()
@@ -512,7 +513,11 @@ class _Watcher(TorchDispatchMode):
         for (a, _), (b, _) in zip(maps, maps[1:]):
             if _aliases(a, b) and b.storage_offset() < a.storage_offset():
                 return replace(info, flat=True, positions=(), content=())
-        real = sum((g.content or g.positions)[d] for _, g in maps)
+        # a copy of a piece joined again adds no map (cat([h, h]) tiles it: a kernel spanning one
+        # copy spans the map)
+        distinct = [(t, g) for i, (t, g) in enumerate(maps)
+                    if not any(u.shape == t.shape and torch.equal(u, t) for u, _ in maps[:i])]
+        real = sum((g.content or g.positions)[d] for _, g in distinct)
         content = tuple(real if i == d else size for i, size in enumerate(info.content or info.positions))
         return replace(info, positions=positions, content=content if content != positions else ())
 
