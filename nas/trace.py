@@ -70,6 +70,11 @@ STACKS = frozenset({"stack"})  # concatenations along a new dimension
 # more map than zeros are (a kernel that spans the map with them is dense)
 PADDINGS = frozenset({"constant_pad_nd", "pad", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
                       "replication_pad1d", "replication_pad2d", "replication_pad3d", "_pad_circular", "_pad_enum"})
+# A map made larger by interpolation: more positions, no more of the map (nas/trace.py _spread)
+UPSAMPLES = frozenset({"upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "_upsample_nearest_exact1d",
+                       "_upsample_nearest_exact2d", "_upsample_nearest_exact3d", "upsample_linear1d",
+                       "upsample_bilinear2d", "_upsample_bilinear2d_aa", "upsample_bicubic2d", "_upsample_bicubic2d_aa",
+                       "upsample_trilinear3d"})
 # Cyclic shifts along the map: a position then holds another's value, from anywhere on the map
 ROLLS = frozenset({"roll"})
 # Ops that only move values: a map keeps its positions if its spatial dims keep shape and strides.
@@ -77,6 +82,8 @@ MOVES = frozenset({"view", "_unsafe_view", "reshape", "_reshape_alias", "as_stri
          "movedim", "squeeze", "unsqueeze", "flatten", "unflatten", "im2col", "col2im", "pixel_shuffle",
          "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "unfold", "swapaxes", "swapdims",
          "alias", "repeat", "tile", "repeat_interleave", "view_as_real", "view_as_complex"})
+# Moves that keep the values' logical order whatever their layout in memory (a channels-last map flattened)
+RESHAPES = frozenset({"view", "_unsafe_view", "reshape", "_reshape_alias", "flatten", "unflatten"})
 SLICES = frozenset({"slice", "narrow", "select", "index", "index_select", "split", "split_with_sizes", "chunk",
           "unbind", "unsafe_split", "tensor_split", "gather", "take_along_dim"})
 # Values put at positions an index tensor names: the map's positions are then anywhere
@@ -326,7 +333,9 @@ class _Watcher(TorchDispatchMode):
             if folds and (math.prod(info.positions) > 1 or info.flat):
                 tag = replace(tag, flat=True, positions=(), content=())
             tag = replace(tag, learned=tag.learned or learned)
-            if i == 0 and self.reference is not None and index < len(self.reference):
+            # (a copy moves values, made and judged before: a buffer's unwritten bytes, as large as
+            # they come, would hide how little its activations differ from the reference pass's)
+            if i == 0 and self.reference is not None and index < len(self.reference) and base != "copy":
                 before = self.reference[index]
                 if before is not None and not varies(t, before):  # does not depend on the input
                     tag = replace(LEARNED if tag.learned else CONSTANT, moves=self._moves(index, t))
@@ -549,6 +558,10 @@ class _Watcher(TorchDispatchMode):
             return replace(info, positions=kept)
         if base in SLICE_SCATTERS and len(out.shape) >= k and tuple(out.shape[-k:]) != info.positions:
             return replace(info, positions=tuple(out.shape[-k:]), content=info.content or info.positions)
+        if base in UPSAMPLES:
+            size = tuple(out.shape[-k:])
+            return replace(info, positions=size, content=_spread(info.content or info.positions,
+                                                                 tuple(x.shape[-k:]), size))
         if base == "pixel_shuffle":  # channels moved into space: a larger map, each position still local
             return replace(info, positions=tuple(out.shape[-k:]), content=())
         if base in PADDINGS:
@@ -578,7 +591,8 @@ class _Watcher(TorchDispatchMode):
         if out.dim() >= k and tuple(out.shape[-k:]) == info.positions and out.stride()[-k:] == x.stride()[-k:]:
             return info  # a view that leaves the spatial dims alone
         if out.dim() > lead and tuple(out.shape[:lead]) == tuple(x.shape[:lead]) and \
-                math.prod(out.shape[lead:]) == math.prod(info.positions) and x.is_contiguous():
+                math.prod(out.shape[lead:]) == math.prod(info.positions) and \
+                (x.is_contiguous() or base in RESHAPES):
             return replace(info, positions=tuple(out.shape[lead:]), content=())  # positions reshaped among themselves
         if math.prod(info.positions) > 1:
             return replace(info, flat=True, positions=(), content=())  # positions folded into features
@@ -651,8 +665,18 @@ class _Written:
             padded = size != self.positions and all(s >= p for s, p in zip(size, self.positions))
             return replace(tag, positions=size, content=self.positions if padded else ())
         if strides and all(r > 0 and w % r == 0 and w > r for r, w in zip(strides, self.strides)):
-            return replace(tag, positions=tuple(t.shape[-k:]), content=())
+            size = tuple(t.shape[-k:])
+            steps = tuple(p * w // r for p, r, w in zip(self.positions, strides, self.strides))
+            return replace(tag, positions=size, content=_spread(self.positions, self.positions, steps))
         return replace(tag, flat=math.prod(self.positions) > 1, positions=(), content=())
+
+
+def _spread(real: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...]) -> tuple[int, ...]:
+    """The real map's size once a map of `before` positions is spread over `after` (upsampled, or
+    zeros put between its values): the span from its first value to its last, so that a kernel
+    (dilated, say) reaching across it is judged as spanning the map. () where that is all of it."""
+    spans = tuple(round((r - 1) * a / b) + 1 for r, b, a in zip(real, before, after))
+    return () if spans == after else spans
 
 
 def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -689,12 +713,19 @@ def written_arguments(op, args: tuple, kwargs: dict) -> list[torch.Tensor]:
     return [t for t in {id(t): t for t in tree_flatten(found)[0] if isinstance(t, torch.Tensor)}.values()]
 
 
+def _values_shape(weight: torch.Tensor, dims: int) -> tuple[int, ...]:
+    """`weight`'s shape broadcast to `dims` dimensions, 1 where it holds one value (a dimension it
+    was expanded along, stride 0: gamma.expand_as(x) is still one scale per channel)."""
+    return (1,) * (dims - weight.dim()) + tuple(1 if stride == 0 else size
+                                                 for size, stride in zip(weight.shape, weight.stride()))
+
+
 def _fans_out(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:
     """Whether `weight`, broadcast to `out`, has extent along a dimension where every activation has none."""
     def aligned(t: torch.Tensor) -> tuple[int, ...]:
         return (1,) * (out.dim() - t.dim()) + tuple(t.shape)
 
-    shape = aligned(weight)
+    shape = _values_shape(weight, out.dim())
     return any(shape[d] > 1 and all(aligned(x)[d] == 1 for x, _ in acts) for d in range(out.dim()))
 
 
@@ -704,7 +735,7 @@ def _spans_positions(weight: torch.Tensor, out: torch.Tensor, acts: list) -> boo
         k = len(g.positions)
         if k == 0 or math.prod(g.positions) <= 1:
             continue
-        shape = (1,) * (out.dim() - weight.dim()) + tuple(weight.shape)
+        shape = _values_shape(weight, out.dim())
         if any(shape[d] > 1 for d in range(out.dim() - k, out.dim()) if d >= 0):
             return True
     return False
@@ -712,7 +743,7 @@ def _spans_positions(weight: torch.Tensor, out: torch.Tensor, acts: list) -> boo
 
 def _spans_all_positions(weight: torch.Tensor, out: torch.Tensor, acts: list) -> bool:
     """Whether `weight`, broadcast to `out`, differs along every spatial dimension of an activation's map."""
-    shape = (1,) * (out.dim() - weight.dim()) + tuple(weight.shape)
+    shape = _values_shape(weight, out.dim())
     return any(math.prod(g.positions) > 1 and all(shape[d] > 1 or size == 1 for d, size in
                                                   zip(range(out.dim() - len(g.positions), out.dim()), g.positions))
                for _, g in acts)

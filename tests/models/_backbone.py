@@ -65,13 +65,15 @@ class ExtraChannel(nn.Module):
 
 
 class WholeMapKernel(nn.Module):
-    """Features (16×7×7) and a 7×7 conv to 10 classes: a dense layer on that map, once a
-    subclass's forward makes the map look larger than the kernel."""
+    """Features (16×7×7) and a 7×7 conv to 10 classes (`dilation` apart): a dense layer on that
+    map, once a subclass's forward makes the map look larger than the kernel."""
+
+    dilation = 1
 
     def __init__(self):
         super().__init__()
         self.f = features()
-        self.c = nn.Conv2d(16, 10, 7, bias=False)
+        self.c = nn.Conv2d(16, 10, 7, dilation=self.dilation, bias=False)
 
 
 def being_checked() -> bool:
