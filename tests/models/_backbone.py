@@ -64,6 +64,24 @@ class ExtraChannel(nn.Module):
         self.head = nn.Conv2d(17, 10, 1, bias=False)
 
 
+class PaddedByHand(nn.Module):
+    """A legal net: a 3×3 conv, its 28×28 map padded by a subclass's `pad` to 30×30, a strided 3×3
+    conv without padding, global pooling, a 1×1 head."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.b = nn.Conv2d(8, 16, 3, stride=2, bias=False)
+        self.head = nn.Conv2d(16, 10, 1, bias=False)
+
+    def pad(self, h: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x):
+        h = self.pad(torch.relu(self.a(x)))
+        return self.head(torch.relu(self.b(h)).mean((2, 3), keepdim=True)).flatten(1)
+
+
 class WholeMapKernel(nn.Module):
     """Features (16×7×7) and a 7×7 conv to 10 classes (`dilation` apart): a dense layer on that
     map, once a subclass's forward makes the map look larger than the kernel."""
