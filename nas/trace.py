@@ -70,7 +70,7 @@ STACKS = frozenset({"stack"})  # concatenations along a new dimension
 # more map than zeros are (a kernel that spans the map with them is dense)
 PADDINGS = frozenset({"constant_pad_nd", "pad", "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
                       "replication_pad1d", "replication_pad2d", "replication_pad3d", "_pad_circular", "_pad_enum"})
-# A map made larger by interpolation: more positions, no more of the map (nas/trace.py _spread)
+# A map made larger by interpolation: more positions, no more of the map (see _spread)
 UPSAMPLES = frozenset({"upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d", "_upsample_nearest_exact1d",
                        "_upsample_nearest_exact2d", "_upsample_nearest_exact3d", "upsample_linear1d",
                        "upsample_bilinear2d", "_upsample_bilinear2d_aa", "upsample_bicubic2d", "_upsample_bicubic2d_aa",
@@ -208,7 +208,7 @@ class _Watcher(TorchDispatchMode):
         self.tags: dict[int, Tag] = {}
         self.keep: list[torch.Tensor] = []  # tagged tensors stay alive, so their ids stay unique
         self.externals: dict[int, torch.Tensor] = {}
-        self.written: dict[tuple, _Written] = {}  # storages of this pass's tensors that activations were written into
+        self.written: dict[tuple, _Written] = {}  # storages written in place in this pass, and what they hold
         self.stack: list[str] = []  # module paths of the calls under way
         self.kinds: list[str] = []  # and their class names
         self.findings: list[Finding] = []
@@ -510,9 +510,8 @@ class _Watcher(TorchDispatchMode):
         """The tag of maps joined by torch.cat along one of their positions' dimensions. What is
         put beside activations and is not activations (zeros, a constant) is border, as padding
         is, so a kernel on the joined map is judged by the real map's size (a piece joined twice
-        counts once). Slices of one map
-        joined out of their order (`cat([h[..., i:], h[..., :i]])`, a roll written out) move each
-        position to another's place: the map is folded."""
+        counts once). Slices of one map joined out of their order (`cat([h[..., i:], h[..., :i]])`,
+        a roll written out) move each position to another's place: the map is folded."""
         k, dim = len(positions), named.get("dim", 0) % out.dim()
         d = dim - (out.dim() - k)  # the spatial dimension joined along
         pieces = [(t, self.tag_of(t)) for t in named.get("tensors", ()) if isinstance(t, torch.Tensor)]
