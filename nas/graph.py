@@ -13,8 +13,8 @@ A recording is one graph per (mode, batch size): a trace runs the model once, so
 batch size, the mode or the values is taken as it was, and only the sizes recorded can replay.
 Every floating-point tensor the graphs read is replayed as learned (a weight the file's process
 called a constant could have been trained there), except BatchNorm's running statistics, which
-stay buffers, and zeros made in forward. Replaying takes nas's own time: `Recorded.progress` says when an operation last
-ended, so that the caller can stop one that never does.
+stay buffers, and zeros made in forward. Replaying takes nas's own time: `Recorded.progress`
+says when an operation last ended, so that the caller can stop one that never does.
 """
 
 from __future__ import annotations

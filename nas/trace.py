@@ -271,8 +271,7 @@ class _Watcher(TorchDispatchMode):
 
     def _judge(self, func, args: tuple, kwargs: dict, out) -> None:
         """Judge one operation and tag its outputs."""
-        name = func.overloadpacket.__name__ if hasattr(func, "overloadpacket") else str(func)
-        base = name.rstrip("_") or name  # add_ is add
+        name, base = _names(func)
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         index, self.index = self.index, self.index + 1
         if self.reference is None:
@@ -346,7 +345,7 @@ class _Watcher(TorchDispatchMode):
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         written = {id(t) for t, _ in targets}
         sources = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor) and id(t) not in written]
-        copy = func.overloadpacket.__name__.rstrip("_") == "copy" if hasattr(func, "overloadpacket") else False
+        copy = _names(func)[1] == "copy"
         for i, (target, before) in enumerate(targets):
             if any(target is o for o in outputs):  # add_, an out= argument: tagged as the operation's output
                 after = self.tags.get(id(target), before)
@@ -676,6 +675,12 @@ def _spread(real: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ..
     (dilated, say) reaching across it is judged as spanning the map. () where that is all of it."""
     spans = tuple(round((r - 1) * a / b) + 1 for r, b, a in zip(real, before, after))
     return () if spans == after else spans
+
+
+def _names(func) -> tuple[str, str]:
+    """An operation's name, and its base: add_ is add."""
+    name = func.overloadpacket.__name__ if hasattr(func, "overloadpacket") else str(func)
+    return name, name.rstrip("_") or name
 
 
 def _aliases(a: torch.Tensor, b: torch.Tensor) -> bool:
